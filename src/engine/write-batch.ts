@@ -1,0 +1,221 @@
+/**
+ * WriteBatch: an ordered list of puts and deletes applied atomically. The
+ * batch is encoded as it is built, directly in the WAL record layout (a
+ * record header's worth of room first, then the body), so committing it
+ * costs one copy and one checksum, and the memtable's values end up as views
+ * into the very buffer that was written to the log.
+ *
+ * Body: u32 count, then per entry u8 kind, varint key length, key bytes,
+ * and for puts varint value length, value bytes (SPEC.md, "Write-ahead log").
+ */
+import { CorruptionError, InvalidArgumentError } from "../errors.ts";
+import { latin1Slice, utf8Encode } from "../encoding/bytes.ts";
+import { getU32, putU32 } from "../encoding/fixed.ts";
+import { getVarint, putVarint } from "../encoding/varint.ts";
+import { WAL_RECORD_HEADER_BYTES, WAL_RECORD_MAX_PAYLOAD_BYTES } from "./wal/format.ts";
+import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
+
+/** Largest key accepted, in bytes. */
+export const MAX_KEY_BYTES = 65_535;
+/** Largest value accepted, in bytes. */
+export const MAX_VALUE_BYTES = 128 * 1024 * 1024;
+/** Largest encoded batch accepted, in bytes. */
+export const MAX_BATCH_BYTES = 256 * 1024 * 1024;
+
+const BODY_START = WAL_RECORD_HEADER_BYTES + 4;
+
+/** Turns a user key or value (bytes or a UTF-8 string) into bytes, or throws InvalidArgumentError. */
+export function toBytes(x: unknown, what: "key" | "value"): Uint8Array { // A
+  if (x instanceof Uint8Array) return x;
+  if (typeof x === "string") return utf8Encode(x);
+  const got = x === null ? "null" : typeof x;
+  throw new InvalidArgumentError(`${what} must be a Uint8Array or a string, got ${got}`);
+}
+
+/** Validates a key's type and size; returns its bytes. */
+export function checkKey(key: unknown): Uint8Array { // A
+  const k = toBytes(key, "key");
+  if (k.length > MAX_KEY_BYTES) {
+    throw new InvalidArgumentError(`key of ${k.length} bytes exceeds the maximum of ${MAX_KEY_BYTES} bytes`);
+  }
+  return k;
+}
+
+/** Validates a value's type and size; returns its bytes. */
+export function checkValue(value: unknown): Uint8Array { // A
+  const v = toBytes(value, "value");
+  if (v.length > MAX_VALUE_BYTES) {
+    throw new InvalidArgumentError(`value of ${v.length} bytes exceeds the maximum of ${MAX_VALUE_BYTES} bytes`);
+  }
+  return v;
+}
+
+export class WriteBatch {
+  private buf: Uint8Array;
+  private end = BODY_START;
+  private count = 0;
+
+  constructor(initialBytes = 256) { // A
+    this.buf = new Uint8Array(Math.max(initialBytes, BODY_START + 16));
+  }
+
+  /** Number of operations in the batch. */
+  get length(): number { // A
+    return this.count;
+  }
+
+  /** Encoded size of the batch's body in bytes. */
+  get byteLength(): number { // A
+    return this.end - WAL_RECORD_HEADER_BYTES;
+  }
+
+  /** Adds a put. Throws InvalidArgumentError (and changes nothing) on a bad key or value. */
+  put(key: Uint8Array | string, value: Uint8Array | string): this { // A
+    const k = checkKey(key);
+    const v = checkValue(value);
+    this.reserve(1 + 5 + k.length + 5 + v.length);
+    const b = this.buf;
+    let at = this.end;
+    b[at++] = KIND_PUT;
+    at = putVarint(b, at, k.length);
+    b.set(k, at);
+    at += k.length;
+    at = putVarint(b, at, v.length);
+    b.set(v, at);
+    this.end = at + v.length;
+    this.count++;
+    return this;
+  }
+
+  /** Adds a delete. Throws InvalidArgumentError (and changes nothing) on a bad key. */
+  delete(key: Uint8Array | string): this { // A
+    const k = checkKey(key);
+    this.reserve(1 + 5 + k.length);
+    const b = this.buf;
+    let at = this.end;
+    b[at++] = KIND_DELETE;
+    at = putVarint(b, at, k.length);
+    b.set(k, at);
+    this.end = at + k.length;
+    this.count++;
+    return this;
+  }
+
+  /** Removes every operation; the batch can be reused. */
+  clear(): this { // A
+    this.end = BODY_START;
+    this.count = 0;
+    return this;
+  }
+
+  /**
+   * A copy of the batch as an unsealed WAL record (header room, then body),
+   * independent of later changes to this batch. Used by DB.write.
+   */
+  toRecord(): Uint8Array { // A
+    putU32(this.buf, WAL_RECORD_HEADER_BYTES, this.count);
+    return this.buf.slice(0, this.end);
+  }
+
+  private reserve(more: number): void { // A
+    const need = this.end + more;
+    if (need - WAL_RECORD_HEADER_BYTES > MAX_BATCH_BYTES) {
+      throw new InvalidArgumentError(`write batch would exceed the maximum of ${MAX_BATCH_BYTES} bytes; split it`);
+    }
+    if (need <= this.buf.length) return;
+    const grown = new Uint8Array(Math.max(need, this.buf.length * 2));
+    grown.set(this.buf.subarray(0, this.end));
+    this.buf = grown;
+  }
+}
+
+/** Encodes a single put or delete as an unsealed WAL record (the fast path of DB.put/delete). */
+export function singleOpRecord(kind: number, k: Uint8Array, v: Uint8Array | undefined): Uint8Array { // A
+  const vlen = v === undefined ? 0 : v.length;
+  const rec = new Uint8Array(BODY_START + 1 + 5 + k.length + (v === undefined ? 0 : 5 + vlen));
+  putU32(rec, WAL_RECORD_HEADER_BYTES, 1);
+  let at = BODY_START;
+  rec[at++] = kind;
+  at = putVarint(rec, at, k.length);
+  rec.set(k, at);
+  at += k.length;
+  if (v !== undefined) {
+    at = putVarint(rec, at, vlen);
+    rec.set(v, at);
+    at += vlen;
+  }
+  return at === rec.length ? rec : rec.subarray(0, at);
+}
+
+/** The number of entries of a record's body. */
+export function recordEntryCount(rec: Uint8Array, recordStart: number): number { // A
+  return getU32(rec, recordStart + WAL_RECORD_HEADER_BYTES);
+}
+
+/** Receives each decoded entry: key as a latin1 string, value as a view into the record. */
+export type BatchVisitor = (key: string, seq: number, kind: number, value: Uint8Array | undefined) => void;
+
+/**
+ * Decodes the body `buf[start, end)` (start = first byte after the record
+ * header), calling `visit` per entry with sequence numbers firstSeq, firstSeq+1, ...
+ * Throws CorruptionError (naming `file`/`fileOffset` of the body) on malformed bytes,
+ * before calling `visit` at all, so a bad record is never half applied.
+ */
+export function decodeBatchBody( // PA
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  firstSeq: number,
+  visit: BatchVisitor,
+  where: { file?: string; offset?: number } = {},
+  trusted = false,
+): number {
+  // `trusted`: the bytes were encoded by this process a moment ago (the commit path).
+  const count = trusted ? getU32(buf, start) : validateBatchBody(buf, start, end, where);
+  let at = start + 4;
+  for (let i = 0; i < count; i++) {
+    const kind = buf[at++]!;
+    const kl = getVarint(buf, at, end);
+    const key = latin1Slice(buf, kl.next, kl.next + kl.value);
+    at = kl.next + kl.value;
+    if (kind === KIND_PUT) {
+      const vl = getVarint(buf, at, end);
+      visit(key, firstSeq + i, kind, buf.subarray(vl.next, vl.next + vl.value));
+      at = vl.next + vl.value;
+    } else {
+      visit(key, firstSeq + i, kind, undefined);
+    }
+  }
+  return count;
+}
+
+/** Structural check of a batch body; returns the entry count. */
+function validateBatchBody(buf: Uint8Array, start: number, end: number, where: { file?: string; offset?: number }): number { // PA
+  const bad = (why: string): CorruptionError => new CorruptionError(`malformed write batch: ${why}`, where);
+  if (end - start < 4) throw bad("body shorter than its count");
+  const count = getU32(buf, start);
+  let at = start + 4;
+  try {
+    for (let i = 0; i < count; i++) {
+      if (at >= end) throw bad(`entry ${i} of ${count} missing`);
+      const kind = buf[at++]!;
+      if (kind !== KIND_PUT && kind !== KIND_DELETE) throw bad(`entry ${i} has unknown kind ${kind}`);
+      const kl = getVarint(buf, at, end, "key length");
+      if (kl.value > MAX_KEY_BYTES || kl.next + kl.value > end) throw bad(`entry ${i} key length ${kl.value} out of range`);
+      at = kl.next + kl.value;
+      if (kind === KIND_PUT) {
+        const vl = getVarint(buf, at, end, "value length");
+        if (vl.value > MAX_VALUE_BYTES || vl.next + vl.value > end) throw bad(`entry ${i} value length ${vl.value} out of range`);
+        at = vl.next + vl.value;
+      }
+    }
+  } catch (e) {
+    if (e instanceof CorruptionError && e.file === undefined && where.file !== undefined) throw bad(e.message);
+    throw e;
+  }
+  if (at !== end) throw bad(`${end - at} trailing bytes after ${count} entries`);
+  if (count === 0) throw bad("empty batch");
+  return count;
+}
+
+export { WAL_RECORD_MAX_PAYLOAD_BYTES };
