@@ -178,7 +178,7 @@ export class Committer {
 
   private apply(buf: Uint8Array, group: PendingWrite[], firstSeqs: number[]): void { // PA
     const mem = this.memtable;
-    const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => {
+    const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => { // A
       mem.add(key, seq, kind, value);
     };
     let at = 0;

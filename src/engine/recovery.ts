@@ -41,7 +41,7 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
   const numbers = listWalNumbers(fs, dir);
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
-  const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => {
+  const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => { // A
     memtable.add(key, seq, kind, value);
   };
   for (let i = 0; i < numbers.length; i++) {

@@ -191,7 +191,7 @@ export function decodeBatchBody( // PA
 
 /** Structural check of a batch body; returns the entry count. */
 function validateBatchBody(buf: Uint8Array, start: number, end: number, where: { file?: string; offset?: number }): number { // PA
-  const bad = (why: string): CorruptionError => new CorruptionError(`malformed write batch: ${why}`, where);
+  const bad = (why: string): CorruptionError => new CorruptionError(`malformed write batch: ${why}`, where); // A
   if (end - start < 4) throw bad("body shorter than its count");
   const count = getU32(buf, start);
   let at = start + 4;

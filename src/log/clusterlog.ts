@@ -99,12 +99,16 @@ export function levelAtLeast(level: LogLevel, min: LogLevel): boolean { // A
 /** Parses a level name (for configuration); InvalidArgumentError if unknown. */
 export function parseLogLevel(name: string): LogLevel { // A
   const lower = name.toLowerCase();
-  if (lower in LEVEL_RANK) return lower as LogLevel;
+  if (isLogLevel(lower)) return lower;
   throw new InvalidArgumentError(`unknown log level "${name}"; use one of ${LOG_LEVELS.join(", ")}`);
 }
 
+function isLogLevel(name: string): name is LogLevel { // A
+  return Object.prototype.hasOwnProperty.call(LEVEL_RANK, name);
+}
+
 function checkLevel(level: LogLevel, what: string): LogLevel { // A
-  if (!Object.prototype.hasOwnProperty.call(LEVEL_RANK, level)) {
+  if (!isLogLevel(level)) {
     throw new InvalidArgumentError(`${what} "${String(level)}" is not a log level; use one of ${LOG_LEVELS.join(", ")}`);
   }
   return level;

@@ -1,0 +1,362 @@
+/**
+ * Entry point of the benchmark: `npm run bench -- [flags]`, or directly
+ * `node dist/bench/run.js`, `npx bun bench/run.ts`, `npx deno run -A bench/run.ts`.
+ * Runs every selected engine on every selected case in this one process,
+ * prints ops/s, "ours / peer" ratios and memory, and writes the results to
+ * bench/results/latest.json and latest.md (unless --no-save).
+ *
+ * Figures on shared machines vary up to 2x between runs: compare engines
+ * within one run and quote the ratios (see ../shared/MEASUREMENTS.md).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { dirname, join, relative } from "node:path";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
+import { CASE_NAMES, collectGarbage, enableGc, KEY_BYTES, makeDataset, rssBytes, runEngine, VALUE_BYTES } from "./cases.ts";
+import type { CaseName, CaseOptions, Flavour, Measurement, Timing } from "./cases.ts";
+import { ENGINE_NAMES, loadEngines } from "./engines.ts";
+import type { EngineName } from "./engines.ts";
+
+interface Flags extends CaseOptions {
+  only: EngineName[];
+  seed: number;
+  save: boolean;
+}
+
+const USAGE = `usage: npm run bench -- [flags]
+  --keys N       keys for fillseq/fillrandom/readseq (default 1000000)
+  --reads N      random gets for readrandom (default: --keys)
+  --single N     single puts, one at a time (default 200000)
+  --batch N      puts per batch in the fills (default 1000)
+  --only LIST    engines, comma-separated: ${ENGINE_NAMES.join(",")}
+  --cases LIST   cases, comma-separated: ${CASE_NAMES.join(",")}
+  --seed N       seed of the generated data (default 1)
+  --no-save      do not write bench/results/latest.{json,md}`;
+
+/** One table row: a case issued in one flavour. */
+const ROWS: ReadonlyArray<readonly [CaseName, Flavour]> = [
+  ["fillseq", "batch"],
+  ["fillrandom", "batch"],
+  ["single", "await"],
+  ["single", "sync"],
+  ["readrandom", "await"],
+  ["readrandom", "sync"],
+  ["readseq", "await"],
+  ["readseq", "sync"],
+];
+
+const TARGET_SINGLE_VS_CLASSIC = 10;
+
+function parseFlags(argv: readonly string[]): Flags { // A
+  const f: Flags = { keys: 1_000_000, single: 200_000, reads: -1, batch: 1000, cases: new Set(CASE_NAMES), only: [...ENGINE_NAMES], seed: 1, save: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const [name, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+    const value = (): string => inline ?? argv[++i] ?? usageError(`${name} needs a value`); // A
+    if (name === "--keys") f.keys = positiveInt(name, value());
+    else if (name === "--reads") f.reads = positiveInt(name, value());
+    else if (name === "--single") f.single = positiveInt(name, value());
+    else if (name === "--batch") f.batch = positiveInt(name, value());
+    else if (name === "--seed") f.seed = positiveInt(name, value());
+    else if (name === "--only") f.only = listOf(name, value(), ENGINE_NAMES);
+    else if (name === "--cases") f.cases = new Set(listOf(name, value(), CASE_NAMES));
+    else if (name === "--no-save") f.save = false;
+    else if (name === "--help" || name === "-h") usageError(undefined);
+    else usageError(`unknown flag ${a}`);
+  }
+  if (f.reads < 0) f.reads = f.keys;
+  return f;
+}
+
+function positiveInt(name: string, s: string): number { // A
+  const n = Number(s.replace(/[_,]/g, ""));
+  if (!Number.isSafeInteger(n) || n <= 0) usageError(`${name} must be a positive integer, got ${s}`);
+  return n;
+}
+
+function listOf<T extends string>(name: string, s: string, allowed: readonly T[]): T[] { // A
+  const items = s.split(",").map((x) => x.trim()).filter((x) => x.length > 0); // A
+  for (const x of items) if (!allowed.includes(x as T)) usageError(`${name}: unknown ${x} (known: ${allowed.join(", ")})`);
+  if (items.length === 0) usageError(`${name} needs at least one item`);
+  return items as T[];
+}
+
+function usageError(message: string | undefined): never { // A
+  if (message !== undefined) console.error(`bench: ${message}`);
+  console.error(USAGE);
+  process.exit(message === undefined ? 0 : 2);
+}
+
+interface EngineMemory {
+  /** Largest RSS sampled right after a timed loop of this engine. */
+  rssSampledMaxBytes: number;
+  /** The process's peak RSS once this engine finished (monotonic over the run). */
+  processPeakAfterBytes: number | undefined;
+}
+
+interface RunResult {
+  measurements: Measurement[];
+  timings: Timing[];
+  skipped: Array<{ name: EngineName; reason: string }>;
+  failures: Array<{ name: EngineName; error: string }>;
+  versions: Partial<Record<EngineName, string>>;
+  memory: Partial<Record<EngineName, EngineMemory>>;
+  rssBaselineBytes: number;
+  gc: string;
+}
+
+async function main(): Promise<void> { // A
+  const flags = parseFlags(process.argv.slice(2));
+  const gc = await enableGc();
+  const loaded = await loadEngines(flags.only);
+  for (const s of loaded.skipped) console.log(`note: skipping ${s.name}: it failed to load on ${runtimeName()} (${s.reason})`);
+  const t0 = performance.now();
+  const data = makeDataset(flags, flags.seed);
+  collectGarbage();
+  const result: RunResult = {
+    measurements: [], timings: [], skipped: loaded.skipped, failures: [], versions: loaded.versions,
+    memory: {}, rssBaselineBytes: rssBytes(), gc,
+  };
+  console.log(`data: ${flags.keys} keys of ${KEY_BYTES} B, values of ${VALUE_BYTES} B, ${flags.reads} reads, ${flags.single} single puts ` +
+    `(generated in ${((performance.now() - t0) / 1000).toFixed(1)} s; RSS ${mb(result.rssBaselineBytes)})`);
+  for (const engine of loaded.engines) {
+    console.log(`\n== ${engine.name}`);
+    let sampledMax = 0;
+    const sink = {
+      measurement(m: Measurement): void { // A
+        result.measurements.push(m);
+        sampledMax = Math.max(sampledMax, m.rssBytes);
+        console.log(`  ${pad(`${m.case}:${m.flavour}`, 18)} ${pad(fmtOps(m.opsPerSec), 8, true)} ops/s  ${m.seconds.toFixed(2)} s  ${m.api}`);
+      },
+      timing(t: Timing): void { // A
+        result.timings.push(t);
+        console.log(`  ${pad(t.name, 27)} ${t.seconds.toFixed(2)} s`);
+      },
+    };
+    try {
+      await runEngine(engine, data, flags, sink);
+    } catch (e) {
+      const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
+      result.failures.push({ name: engine.name, error });
+      console.log(`  FAILED: ${error}`);
+    }
+    result.memory[engine.name] = { rssSampledMaxBytes: sampledMax, processPeakAfterBytes: processPeakRss() };
+    collectGarbage();
+  }
+  const report = buildReport(flags, result);
+  console.log(`\n${report.text}`);
+  if (flags.save) save(report, flags, result);
+}
+
+// Tables.
+
+type Cell = Measurement | undefined;
+
+function cell(ms: readonly Measurement[], engine: EngineName, c: CaseName, fl: Flavour): Cell { // A
+  return ms.find((m) => m.engine === engine && m.case === c && m.flavour === fl); // A
+}
+
+/** The peer figure ours is compared with: the same flavour, else the peer's only flavour of that case (starred). */
+function peerFor(ms: readonly Measurement[], peer: EngineName, c: CaseName, fl: Flavour): [Cell, boolean] { // A
+  const same = cell(ms, peer, c, fl);
+  if (same !== undefined) return [same, false];
+  const others = ms.filter((m) => m.engine === peer && m.case === c); // A
+  return others.length === 1 ? [others[0], true] : [undefined, false];
+}
+
+interface RatioRow {
+  row: string;
+  peer: EngineName;
+  ours: number;
+  peerOpsPerSec: number;
+  peerFlavour: Flavour;
+  ratio: number;
+  crossFlavour: boolean;
+}
+
+function ratios(ms: readonly Measurement[], peers: readonly EngineName[]): RatioRow[] { // A
+  const out: RatioRow[] = [];
+  for (const [c, fl] of ROWS) {
+    const ours = cell(ms, "ours", c, fl);
+    if (ours === undefined) continue;
+    for (const peer of peers) {
+      const [p, cross] = peerFor(ms, peer, c, fl);
+      if (p === undefined) continue;
+      out.push({ row: `${c}:${fl}`, peer, ours: ours.opsPerSec, peerOpsPerSec: p.opsPerSec, peerFlavour: p.flavour, ratio: ours.opsPerSec / p.opsPerSec, crossFlavour: cross });
+    }
+  }
+  return out;
+}
+
+interface Report {
+  text: string;
+  markdown: string;
+  ratios: RatioRow[];
+  target: { met: boolean | undefined; ratio: number | undefined; required: number };
+}
+
+function buildReport(flags: Flags, r: RunResult): Report { // A
+  const engines = ENGINE_NAMES.filter((e) => r.measurements.some((m) => m.engine === e)); // A
+  const peers = engines.filter((e) => e !== "ours"); // A
+  const rows = ROWS.filter(([c, fl]) => engines.some((e) => cell(r.measurements, e, c, fl) !== undefined)); // A
+  const opsTable: string[][] = [["ops/s", ...engines]];
+  for (const [c, fl] of rows) opsTable.push([`${c}:${fl}`, ...engines.map((e) => fmtCell(cell(r.measurements, e, c, fl)))]); // A
+  const rr = ratios(r.measurements, peers);
+  const ratioTable: string[][] = [["ours / peer", ...peers]];
+  for (const [c, fl] of rows) {
+    const line = rr.filter((x) => x.row === `${c}:${fl}`); // A
+    if (line.length === 0) continue;
+    ratioTable.push([`${c}:${fl}`, ...peers.map((p) => fmtRatio(line.find((x) => x.peer === p))) ]); // A
+  }
+  const otherTable: string[][] = [["other", ...engines]];
+  otherTable.push(["reopen after fillrandom (s)", ...engines.map((e) => fmtSeconds(r.timings.find((t) => t.engine === e)))]); // A
+  otherTable.push(["RSS after timed loops, max", ...engines.map((e) => mb(r.memory[e]?.rssSampledMaxBytes))]); // A
+  otherTable.push(["process peak RSS when done", ...engines.map((e) => mb(r.memory[e]?.processPeakAfterBytes))]); // A
+  const target = targetStatus(r.measurements);
+  const notes = reportNotes(r, target);
+  const tables = ratioTable.length > 1 ? [opsTable, ratioTable, otherTable] : [opsTable, otherTable];
+  return {
+    text: [...tables.map(textTable), ...notes].join("\n\n"),
+    markdown: markdownReport(flags, r, tables, notes),
+    ratios: rr,
+    target,
+  };
+}
+
+function targetStatus(ms: readonly Measurement[]): Report["target"] { // A
+  const ours = cell(ms, "ours", "single", "await");
+  const classic = cell(ms, "classic-level", "single", "await");
+  if (ours === undefined || classic === undefined) return { met: undefined, ratio: undefined, required: TARGET_SINGLE_VS_CLASSIC };
+  const ratio = ours.opsPerSec / classic.opsPerSec;
+  return { met: ratio >= TARGET_SINGLE_VS_CLASSIC, ratio, required: TARGET_SINGLE_VS_CLASSIC };
+}
+
+function reportNotes(r: RunResult, target: Report["target"]): string[] { // A
+  const notes: string[] = [];
+  if (target.met === undefined) notes.push(`target single:await >= ${target.required}x classic-level: not measured in this run`);
+  else notes.push(`target single:await >= ${target.required}x classic-level: ${target.met ? "MET" : "NOT MET"} (${target.ratio!.toFixed(1)}x)`);
+  notes.push("`*` = the peer has no API of this flavour; compared with its other flavour of the same case.");
+  notes.push(`peak RSS of the whole process: ${mb(processPeakRss())}; RSS after generating the data: ${mb(r.rssBaselineBytes)} (every engine's figure includes it)`);
+  for (const s of r.skipped) notes.push(`skipped ${s.name}: ${s.reason}`);
+  for (const f of r.failures) notes.push(`FAILED ${f.name}: ${f.error.split("\n")[0]}`);
+  return notes;
+}
+
+function textTable(rows: readonly string[][]): string { // A
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))); // A
+  return rows.map((r) => r.map((c, i) => pad(c, widths[i], i > 0)).join("  ")).join("\n"); // A
+}
+
+function markdownTable(rows: readonly string[][]): string { // A
+  const head = `| ${rows[0].join(" | ")} |`;
+  const rule = `|${rows[0].map((_, i) => (i === 0 ? "---" : "---:")).join("|")}|`; // A
+  return [head, rule, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n"); // A
+}
+
+function markdownReport(flags: Flags, r: RunResult, tables: readonly string[][][], notes: readonly string[]): string { // A
+  const versions = Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", "); // A
+  const apis = r.measurements.map((m) => `${m.engine} ${m.case}:${m.flavour} = \`${m.api}\``); // A
+  return [
+    "# OuroborosDB benchmark: latest run",
+    "",
+    `Command: \`${commandLine()}\`  `,
+    `Date: ${new Date().toISOString()}  `,
+    `Runtime: ${runtimeName()}; ${os.cpus()[0]?.model ?? "?"} x${os.cpus().length}, ${mb(os.totalmem())} RAM; GC between cases: ${r.gc}  `,
+    `Engines: ${versions}  `,
+    `Data: ${flags.keys} keys (${KEY_BYTES} B) and values (${VALUE_BYTES} B, random), batches of ${flags.batch}, ${flags.reads} random reads, ${flags.single} single puts, seed ${flags.seed}`,
+    "",
+    ...tables.flatMap((t) => [markdownTable(t), ""]), // A
+    ...notes.map((n) => `- ${n}`), // A
+    "",
+    "APIs measured:",
+    "",
+    ...apis.map((a) => `- ${a}`), // A
+    "",
+  ].join("\n");
+}
+
+function save(report: Report, flags: Flags, r: RunResult): void { // A
+  const dir = join(repoRoot(), "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const json = {
+    command: commandLine(),
+    date: new Date().toISOString(),
+    runtime: runtimeName(),
+    machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memBytes: os.totalmem(), platform: `${os.platform()} ${os.release()}` },
+    flags: { ...flags, cases: [...flags.cases] },
+    ...r,
+    processPeakRssBytes: processPeakRss(),
+    ratios: report.ratios,
+    target: report.target,
+  };
+  writeFileSync(join(dir, "latest.json"), JSON.stringify(json, null, 2) + "\n");
+  writeFileSync(join(dir, "latest.md"), report.markdown);
+  console.log(`\nwrote ${join(dir, "latest.md")} and latest.json`);
+}
+
+// Small helpers.
+
+function repoRoot(): string { // A
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 8; depth++) {
+    const pkg = join(dir, "package.json");
+    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "ouroboros-db") return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+function runtimeName(): string { // A
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
+  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
+  return `node ${process.version}`;
+}
+
+function commandLine(): string { // A
+  const args = process.argv.slice(2).join(" ");
+  if (process.env.npm_lifecycle_event === "bench") return `npm run bench${args === "" ? "" : ` -- ${args}`}`;
+  const script = process.argv[1] === undefined ? "" : relative(repoRoot(), process.argv[1]);
+  return `${runtimeName().split(" ")[0]} ${script} ${args}`.trim();
+}
+
+/** Peak resident set size of the process in bytes, where the runtime reports it. */
+function processPeakRss(): number | undefined { // A
+  try {
+    return process.resourceUsage().maxRSS * 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+function fmtOps(n: number): string { // A
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e5) return `${(n / 1e3).toFixed(0)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toFixed(0);
+}
+
+function fmtCell(m: Cell): string { // A
+  return m === undefined ? "-" : fmtOps(m.opsPerSec);
+}
+
+function fmtRatio(x: RatioRow | undefined): string { // A
+  if (x === undefined) return "-";
+  const r = x.ratio >= 10 ? x.ratio.toFixed(1) : x.ratio.toFixed(2);
+  return `${r}x${x.crossFlavour ? "*" : ""}`;
+}
+
+function fmtSeconds(t: Timing | undefined): string { // A
+  return t === undefined ? "-" : t.seconds.toFixed(2);
+}
+
+function mb(bytes: number | undefined): string { // A
+  return bytes === undefined || bytes === 0 ? "-" : `${Math.round(bytes / (1024 * 1024))} MB`;
+}
+
+function pad(s: string, width: number, right = false): string { // A
+  return right ? s.padStart(width) : s.padEnd(width);
+}
+
+await main();
