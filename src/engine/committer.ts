@@ -19,7 +19,7 @@
  * it is reopened, because the file's state is unknown.
  */
 import { IOError, OuroborosError, BudgetExceededError } from "../errors.ts";
-import { decodeBatchBody, recordEntryCount } from "./write-batch.ts";
+import { decodeBatchBody, recordEntryCount, type BatchVisitor } from "./write-batch.ts";
 import type { MemTable } from "./memtable/memtable.ts";
 import { sealWalRecord, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import type { WalWriter } from "./wal/writer.ts";
@@ -27,6 +27,7 @@ import type { WalWriter } from "./wal/writer.ts";
 interface PendingWrite {
   rec: Uint8Array;
   sync: boolean;
+  firstSeq: number;
   resolve: () => void;
   reject: (e: unknown) => void;
 }
@@ -54,10 +55,13 @@ export class Committer {
   /** Set once the log is in an unknown state; every later write fails with it. */
   fatal: unknown = undefined;
   readonly stats: CommitStats = { groups: 0, syncs: 0, records: 0, walBytesWritten: 0 };
+  private readonly startDrain = (): void => this.drain(); // A
+  private readonly visit: BatchVisitor;
 
-  constructor(private readonly wal: WalWriter, private readonly memtable: MemTable, lastSeq: number) { // A
+  constructor(private readonly wal: WalWriter, memtable: MemTable, lastSeq: number) { // A
     this.nextSeq = lastSeq + 1;
     this.visibleSeq = lastSeq;
+    this.visit = (key, seq, kind, value) => memtable.add(key, seq, kind, value);
   }
 
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
@@ -69,11 +73,11 @@ export class Committer {
       ));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rec, sync, resolve, reject });
+      this.queue.push({ rec, sync, firstSeq: 0, resolve, reject });
       this.queuedBytes += rec.length;
       if (!this.draining) {
         this.draining = true;
-        queueMicrotask(() => void this.drain());
+        queueMicrotask(this.startDrain);
       }
     });
   }
@@ -84,111 +88,123 @@ export class Committer {
     return new Promise((resolve) => this.idle.push(resolve));
   }
 
-  private async drain(): Promise<void> { // PA
+  /**
+   * Commits groups synchronously until the queue is empty or a group needs
+   * an fsync; then continues after the fsync. No promise hop on the
+   * non-sync path.
+   */
+  private drain(): void { // PA
     try {
       while (this.queueHead < this.queue.length) {
-        const group = this.takeGroup();
-        await this.commitGroup(group);
+        if (this.queueHead >= 4096) this.compactQueue();
+        const start = this.queueHead;
+        const end = this.groupEnd(start);
+        const pending = this.writeGroup(start, end);
+        if (pending !== undefined) {
+          pending.then(this.startDrain, this.startDrain);
+          return;
+        }
       }
     } catch (e) {
       // A bug, not an I/O fault (those are handled per group): stop writing, settle everyone.
       this.fatal = e;
       for (let i = this.queueHead; i < this.queue.length; i++) this.queue[i]!.reject(e);
-    } finally {
-      this.queue = [];
-      this.queueHead = 0;
-      this.draining = false;
-      const waiters = this.idle;
-      this.idle = [];
-      for (const w of waiters) w();
     }
+    this.queue = [];
+    this.queueHead = 0;
+    this.draining = false;
+    const waiters = this.idle;
+    this.idle = [];
+    for (const w of waiters) w();
   }
 
-  private takeGroup(): PendingWrite[] { // A
-    const start = this.queueHead;
+  /** Drops settled entries from the front (no group is in flight when this runs). */
+  private compactQueue(): void { // A
+    this.queue = this.queue.slice(this.queueHead);
+    this.queueHead = 0;
+  }
+
+  /** The end (exclusive) of the group starting at `start`; advances the queue head. */
+  private groupEnd(start: number): number { // A
+    const q = this.queue;
     let end = start;
     let bytes = 0;
-    while (end < this.queue.length && (end === start || bytes + this.queue[end]!.rec.length <= GROUP_BYTES_MAX)) {
-      bytes += this.queue[end]!.rec.length;
+    while (end < q.length && (end === start || bytes + q[end]!.rec.length <= GROUP_BYTES_MAX)) {
+      bytes += q[end]!.rec.length;
       end++;
     }
-    const group = this.queue.slice(start, end);
     this.queueHead = end;
     this.queuedBytes -= bytes;
-    if (end === this.queue.length) {
-      this.queue = [];
-      this.queueHead = 0;
-    }
-    return group;
+    return end;
   }
 
-  private async commitGroup(group: PendingWrite[]): Promise<void> { // PA
+  /** Writes queue[start, end); returns a promise if it must wait for an fsync. */
+  private writeGroup(start: number, end: number): Promise<void> | undefined { // PA
+    const q = this.queue;
     if (this.fatal !== undefined) {
-      for (const w of group) w.reject(this.fatal);
-      return;
+      for (let i = start; i < end; i++) q[i]!.reject(this.fatal);
+      return undefined;
     }
-    const { buf, firstSeqs } = this.seal(group);
+    const buf = this.seal(start, end);
     let wantSync = false;
-    for (const w of group) wantSync ||= w.sync;
+    for (let i = start; i < end; i++) wantSync ||= q[i]!.sync;
     try {
       this.wal.append(buf);
     } catch (e) {
       if (this.wal.brokenError !== undefined) this.fatal = readOnlyAfter(e);
-      for (const w of group) w.reject(e);
-      return;
+      for (let i = start; i < end; i++) q[i]!.reject(e);
+      return undefined;
     }
     this.stats.walBytesWritten += buf.length;
-    if (wantSync) {
-      try {
-        this.stats.syncs++;
-        await this.wal.sync();
-      } catch (e) {
+    if (!wantSync) {
+      this.apply(q, buf, start, end);
+      return undefined;
+    }
+    this.stats.syncs++;
+    return this.wal.sync().then(
+      () => this.apply(q, buf, start, end),
+      (e: unknown) => {
         this.wal.discardTail(buf.length);
         this.fatal = readOnlyAfter(e);
-        for (const w of group) w.reject(e);
-        return;
-      }
-    }
-    this.apply(buf, group, firstSeqs);
-    this.stats.groups++;
-    this.stats.records += group.length;
-    for (const w of group) w.resolve();
+        for (let i = start; i < end; i++) q[i]!.reject(e);
+      },
+    );
   }
 
   /** Assigns sequence numbers and seals every record; one buffer for the group. */
-  private seal(group: PendingWrite[]): { buf: Uint8Array; firstSeqs: number[] } { // PA
-    const firstSeqs: number[] = new Array(group.length);
+  private seal(start: number, end: number): Uint8Array { // PA
+    const q = this.queue;
     let total = 0;
-    for (let i = 0; i < group.length; i++) {
-      const rec = group[i]!.rec;
-      firstSeqs[i] = this.nextSeq;
-      this.nextSeq += recordEntryCount(rec, 0);
-      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, firstSeqs[i]!);
-      total += rec.length;
+    for (let i = start; i < end; i++) {
+      const w = q[i]!;
+      w.firstSeq = this.nextSeq;
+      this.nextSeq += recordEntryCount(w.rec, 0);
+      sealWalRecord(w.rec, 0, w.rec.length - WAL_RECORD_HEADER_BYTES, w.firstSeq);
+      total += w.rec.length;
     }
-    if (group.length === 1) return { buf: group[0]!.rec, firstSeqs };
+    if (end - start === 1) return q[start]!.rec;
     const buf = new Uint8Array(total);
     let at = 0;
-    for (const w of group) {
-      buf.set(w.rec, at);
-      at += w.rec.length;
+    for (let i = start; i < end; i++) {
+      buf.set(q[i]!.rec, at);
+      at += q[i]!.rec.length;
     }
-    return { buf, firstSeqs };
+    return buf;
   }
 
-  private apply(buf: Uint8Array, group: PendingWrite[], firstSeqs: number[]): void { // PA
-    const mem = this.memtable;
-    const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => { // A
-      mem.add(key, seq, kind, value);
-    };
+  /** Applies the group's batches to the memtable (values are views into `buf`), then resolves them in order. */
+  private apply(q: PendingWrite[], buf: Uint8Array, start: number, end: number): void { // PA
     let at = 0;
-    for (let i = 0; i < group.length; i++) {
-      const len = group[i]!.rec.length;
-      const bodyStart = at + WAL_RECORD_HEADER_BYTES;
-      decodeBatchBody(buf, bodyStart, at + len, firstSeqs[i]!, visit, {}, true);
+    for (let i = start; i < end; i++) {
+      const w = q[i]!;
+      const len = w.rec.length;
+      decodeBatchBody(buf, at + WAL_RECORD_HEADER_BYTES, at + len, w.firstSeq, this.visit, {}, true);
       at += len;
     }
     this.visibleSeq = this.nextSeq - 1;
+    this.stats.groups++;
+    this.stats.records += end - start;
+    for (let i = start; i < end; i++) q[i]!.resolve();
   }
 }
 

@@ -8,10 +8,10 @@
  * Body: u32 count, then per entry u8 kind, varint key length, key bytes,
  * and for puts varint value length, value bytes (SPEC.md, "Write-ahead log").
  */
-import { CorruptionError, InvalidArgumentError } from "../errors.ts";
+import { assert, CorruptionError, InvalidArgumentError } from "../errors.ts";
 import { latin1Slice, utf8Encode } from "../encoding/bytes.ts";
 import { getU32, putU32 } from "../encoding/fixed.ts";
-import { getVarint, putVarint } from "../encoding/varint.ts";
+import { getVarint, putVarint, varintLength } from "../encoding/varint.ts";
 import { WAL_RECORD_HEADER_BYTES, WAL_RECORD_MAX_PAYLOAD_BYTES } from "./wal/format.ts";
 import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
 
@@ -129,10 +129,33 @@ export class WriteBatch {
   }
 }
 
+/**
+ * Bump allocator for small records. A fresh `Uint8Array` above 64 bytes gets
+ * its own off-heap backing store (a malloc and a finalizer each); carving
+ * records out of 256 KiB slabs makes that one per slab. A slab lives as long
+ * as any record cut from it, which is as long as the memtable keeps the
+ * record's values anyway.
+ */
+const SLAB_BYTES = 256 * 1024;
+const SLAB_RECORD_MAX = 4096;
+let slab = new Uint8Array(SLAB_BYTES);
+let slabUsed = 0;
+
+function allocRecord(n: number): Uint8Array { // A
+  if (n > SLAB_RECORD_MAX) return new Uint8Array(n);
+  if (slabUsed + n > SLAB_BYTES) {
+    slab = new Uint8Array(SLAB_BYTES);
+    slabUsed = 0;
+  }
+  const rec = slab.subarray(slabUsed, slabUsed + n);
+  slabUsed += n;
+  return rec;
+}
+
 /** Encodes a single put or delete as an unsealed WAL record (the fast path of DB.put/delete). */
 export function singleOpRecord(kind: number, k: Uint8Array, v: Uint8Array | undefined): Uint8Array { // A
   const vlen = v === undefined ? 0 : v.length;
-  const rec = new Uint8Array(BODY_START + 1 + 5 + k.length + (v === undefined ? 0 : 5 + vlen));
+  const rec = allocRecord(BODY_START + 1 + varintLength(k.length) + k.length + (v === undefined ? 0 : varintLength(vlen) + vlen));
   putU32(rec, WAL_RECORD_HEADER_BYTES, 1);
   let at = BODY_START;
   rec[at++] = kind;
@@ -144,7 +167,8 @@ export function singleOpRecord(kind: number, k: Uint8Array, v: Uint8Array | unde
     rec.set(v, at);
     at += vlen;
   }
-  return at === rec.length ? rec : rec.subarray(0, at);
+  assert(at === rec.length, "single-op record length");
+  return rec;
 }
 
 /** The number of entries of a record's body. */
