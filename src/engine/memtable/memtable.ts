@@ -13,7 +13,7 @@
  * FIGURES_PLACEHOLDER
  */
 import { assert } from "../../errors.ts";
-import { SortedIndex, type SortedIndexCursor } from "./sorted-index.ts";
+import { SortedIndex, SortedIndexCursor } from "./sorted-index.ts";
 
 export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
@@ -128,7 +128,7 @@ export class MemTable {
   }
 
   iterator(): MemTableIterator { // A
-    return new MemTableCursor(this.index.cursor());
+    return new MemTableCursor(this.index);
   }
 }
 
@@ -157,39 +157,15 @@ export interface MemTableIterator {
   versions(): MemEntry[];
 }
 
-class MemTableCursor implements MemTableIterator {
-  constructor(private readonly cursor: SortedIndexCursor<KeyNode>) {} // A
-
-  valid(): boolean { // A
-    return this.cursor.valid();
-  }
-  seekFirst(): void { // A
-    this.cursor.seekFirst();
-  }
-  seekLast(): void { // A
-    this.cursor.seekLast();
-  }
-  seek(key: string): void { // A
-    this.cursor.seek(key);
-  }
-  seekForPrev(key: string): void { // A
-    this.cursor.seekForPrev(key);
-  }
-  next(): void { // A
-    this.cursor.next();
-  }
-  prev(): void { // A
-    this.cursor.prev();
-  }
-  key(): string { // A
-    return this.cursor.key();
-  }
+/** The tree's own cursor (no delegation layer on the scan path) plus version reads. */
+class MemTableCursor extends SortedIndexCursor<KeyNode> implements MemTableIterator {
   visible(snapshotSeq: number): MemEntry | undefined { // A
-    return visibleIn(this.cursor.value().head, snapshotSeq);
+    return visibleIn(this.value().head, snapshotSeq);
   }
+
   versions(): MemEntry[] { // A
     const out: MemEntry[] = [];
-    for (let v: Version | undefined = this.cursor.value().head; v !== undefined; v = v.older) out.push(v);
+    for (let v: Version | undefined = this.value().head; v !== undefined; v = v.older) out.push(v);
     return out;
   }
 }
