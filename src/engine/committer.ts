@@ -49,6 +49,12 @@ export class Committer {
   private queuedBytes = 0;
   private draining = false;
   private idle: Array<() => void> = [];
+  /** Writes submitted, and writes settled (resolved or rejected); both count in submission order. */
+  private submitted = 0;
+  private settled = 0;
+  private settleWaiters: Array<{ upTo: number; resolve: () => void }> = [];
+  /** The group being committed, [start, end) in `queue`, while its outcome is open. */
+  private inFlight: { q: PendingWrite[]; start: number; end: number } | undefined;
   private nextSeq: number;
   /** Highest sequence number whose write is applied and visible to reads. */
   visibleSeq: number;
@@ -75,6 +81,7 @@ export class Committer {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ rec, sync, firstSeq: 0, resolve, reject });
       this.queuedBytes += rec.length;
+      this.submitted++;
       if (!this.draining) {
         this.draining = true;
         queueMicrotask(this.startDrain);
@@ -82,10 +89,31 @@ export class Committer {
     });
   }
 
-  /** Resolves once every write submitted so far has settled. */
+  /** Resolves once the queue is empty (used by close, after new writes are refused). */
   whenIdle(): Promise<void> { // A
     if (!this.draining) return Promise.resolve();
     return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Resolves once every write submitted before this call has settled, however busy the queue stays. */
+  whenSettled(): Promise<void> { // A
+    const upTo = this.submitted;
+    if (this.settled >= upTo) return Promise.resolve();
+    return new Promise((resolve) => this.settleWaiters.push({ upTo, resolve }));
+  }
+
+  private noteSettled(n: number): void { // A
+    this.settled += n;
+    if (this.settleWaiters.length === 0) return;
+    const due = this.settleWaiters.filter((w) => w.upTo <= this.settled);
+    this.settleWaiters = this.settleWaiters.filter((w) => w.upTo > this.settled);
+    for (const w of due) w.resolve();
+  }
+
+  /** Rejects queue[start, end) with `e` and counts them settled. */
+  private rejectRange(q: PendingWrite[], start: number, end: number, e: unknown): void { // A
+    for (let i = start; i < end; i++) q[i]!.reject(e);
+    this.noteSettled(end - start);
   }
 
   /**
@@ -108,7 +136,10 @@ export class Committer {
     } catch (e) {
       // A bug, not an I/O fault (those are handled per group): stop writing, settle everyone.
       this.fatal = e;
-      for (let i = this.queueHead; i < this.queue.length; i++) this.queue[i]!.reject(e);
+      const f = this.inFlight;
+      if (f !== undefined) this.rejectRange(f.q, f.start, f.end, e);
+      this.inFlight = undefined;
+      this.rejectRange(this.queue, this.queueHead, this.queue.length, e);
     }
     this.queue = [];
     this.queueHead = 0;
@@ -142,9 +173,10 @@ export class Committer {
   private writeGroup(start: number, end: number): Promise<void> | undefined { // PA
     const q = this.queue;
     if (this.fatal !== undefined) {
-      for (let i = start; i < end; i++) q[i]!.reject(this.fatal);
+      this.rejectRange(q, start, end, this.fatal);
       return undefined;
     }
+    this.inFlight = { q, start, end };
     const buf = this.seal(start, end);
     let wantSync = false;
     for (let i = start; i < end; i++) wantSync ||= q[i]!.sync;
@@ -152,7 +184,8 @@ export class Committer {
       this.wal.append(buf);
     } catch (e) {
       if (this.wal.brokenError !== undefined) this.fatal = readOnlyAfter(e);
-      for (let i = start; i < end; i++) q[i]!.reject(e);
+      this.inFlight = undefined;
+      this.rejectRange(q, start, end, e);
       return undefined;
     }
     this.stats.walBytesWritten += buf.length;
@@ -162,11 +195,20 @@ export class Committer {
     }
     this.stats.syncs++;
     return this.wal.sync().then(
-      () => this.apply(q, buf, start, end),
+      () => {
+        try {
+          this.apply(q, buf, start, end);
+        } catch (e) {
+          this.fatal = e;
+          this.inFlight = undefined;
+          this.rejectRange(q, start, end, e);
+        }
+      },
       (e: unknown) => {
         this.wal.discardTail(buf.length);
         this.fatal = readOnlyAfter(e);
-        for (let i = start; i < end; i++) q[i]!.reject(e);
+        this.inFlight = undefined;
+        this.rejectRange(q, start, end, e);
       },
     );
   }
@@ -179,7 +221,7 @@ export class Committer {
       const w = q[i]!;
       w.firstSeq = this.nextSeq;
       this.nextSeq += recordEntryCount(w.rec, 0);
-      sealWalRecord(w.rec, 0, w.rec.length - WAL_RECORD_HEADER_BYTES, w.firstSeq);
+      sealWalRecord(w.rec, 0, w.rec.length - WAL_RECORD_HEADER_BYTES, w.firstSeq, this.wal.checksumSeed);
       total += w.rec.length;
     }
     if (end - start === 1) return q[start]!.rec;
@@ -204,7 +246,9 @@ export class Committer {
     this.visibleSeq = this.nextSeq - 1;
     this.stats.groups++;
     this.stats.records += end - start;
+    this.inFlight = undefined;
     for (let i = start; i < end; i++) q[i]!.resolve();
+    this.noteSettled(end - start);
   }
 }
 

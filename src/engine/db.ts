@@ -10,6 +10,7 @@ import { ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError, Ourobo
 import { bytesToLatin1 } from "../encoding/bytes.ts";
 import { createLog, type ClusterLog } from "../log/clusterlog.ts";
 import { SystemClock } from "../platform/clock.ts";
+import { systemRandom } from "../platform/random.ts";
 import { dirName, joinPath, type FileLock, type FileSystem } from "../platform/fs.ts";
 import { nodeFileSystem } from "../platform/node-fs.ts";
 import { Committer } from "./committer.ts";
@@ -61,7 +62,8 @@ export async function openDB(path: string, options: DBOptions = {}): Promise<DB>
   await prepareDirectory(fs, path, o);
   const lock = fs.lock(joinPath(path, LOCK_FILE));
   try {
-    const r = await recoverDatabase(fs, path, { readOnly: o.readOnly, repair: o.repair, log });
+    const random = options.random ?? systemRandom();
+    const r = await recoverDatabase(fs, path, { readOnly: o.readOnly, repair: o.repair, log, random });
     log.info("db.open", { path, sequence: r.lastSeq, logs: r.replays.length, keys: r.memtable.keyCount });
     return new DB(path, fs, o, log, lock, r.memtable, r.writer, r.lastSeq);
   } catch (e) {
@@ -164,10 +166,18 @@ export class DB {
     this.checkOpen();
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("iterate options must be an object");
     const range = toKeyRange(options);
+    if (options.snapshot !== undefined && !(options.snapshot instanceof Snapshot)) {
+      throw new InvalidArgumentError("snapshot must come from db.snapshot()");
+    }
+    options.snapshot?.checkedSeq();
     const own = options.snapshot === undefined;
     const snap = options.snapshot ?? this.snapshot();
-    snap.checkedSeq();
-    return new DBIterator(this.memtable.iterator(), range, snap, own, () => this.closed || this.closing !== undefined, options);
+    try {
+      return new DBIterator(this.memtable.iterator(), range, snap, own, () => this.closed || this.closing !== undefined, options);
+    } catch (e) {
+      if (own) snap.release();
+      throw e;
+    }
   }
 
   /** A frozen view of the database for reads; release it when done. */
@@ -183,7 +193,7 @@ export class DB {
   async flush(): Promise<void> { // A
     this.checkOpen();
     if (this.committer === undefined) return;
-    await this.committer.whenIdle();
+    await this.committer.whenSettled();
     if (this.committer.fatal !== undefined) throw this.committer.fatal;
     await this.wal!.sync();
   }
@@ -191,7 +201,7 @@ export class DB {
   /** Re-reads every file and checks every checksum; reports per file. */
   async verify(): Promise<VerifyReport> { // A
     this.checkOpen();
-    if (this.committer !== undefined) await this.committer.whenIdle();
+    if (this.committer !== undefined) await this.committer.whenSettled();
     return verifyLogs(this.fs, this.path);
   }
 
@@ -233,10 +243,13 @@ export class DB {
       this.log.error("db.close.sync-failed", { path: this.path, error: String(e) });
       throw e;
     } finally {
-      this.wal?.close();
-      this.lock.release();
       this.closed = true;
-      this.log.info("db.close", { path: this.path });
+      try {
+        this.wal?.close();
+      } finally {
+        this.lock.release();
+        this.log.info("db.close", { path: this.path });
+      }
     }
   }
 

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from "../errors.ts";
 import type { ClusterLog } from "../log/clusterlog.ts";
 import type { FileSystem } from "../platform/fs.ts";
+import type { Random } from "../platform/random.ts";
 
 export type Profile = "server" | "mobile" | "background";
 export type CompactionStrategy = "leveled" | "tiered" | "mobile";
@@ -32,6 +33,8 @@ export interface DBOptions {
   repair?: boolean;
   /** Where the engine's events go (default: warnings and errors to stderr). */
   log?: ClusterLog;
+  /** Source of randomness (log salts); the simulator passes a seeded one (default: seeded from crypto). */
+  random?: Random;
 }
 
 export interface ResolvedOptions {

@@ -6,14 +6,18 @@
  */
 import { CorruptionError } from "../errors.ts";
 import type { ClusterLog } from "../log/clusterlog.ts";
-import { joinPath, type FileSystem } from "../platform/fs.ts";
-import { MemTable } from "./memtable/memtable.ts";
-import { parseWalFileName, walFileName } from "./wal/format.ts";
+import { latin1ToBytes } from "../encoding/bytes.ts";
+import { joinPath, type FileHandle, type FileSystem } from "../platform/fs.ts";
+import type { Random } from "../platform/random.ts";
+import { KIND_PUT, MemTable } from "./memtable/memtable.ts";
+import { WriteBatch } from "./write-batch.ts";
+import { parseWalFileName, sealWalRecord, walFileName, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import { replayWal, type WalReplayResult } from "./wal/reader.ts";
 import { WalWriter } from "./wal/writer.ts";
 
 export interface RecoveryResult {
   memtable: MemTable;
+  /** The sequence number to continue after: never below any record seen on disk. */
   lastSeq: number;
   /** The log to append to; undefined when opened read-only. */
   writer: WalWriter | undefined;
@@ -24,6 +28,8 @@ export interface RecoveryOptions {
   readOnly: boolean;
   repair: boolean;
   log: ClusterLog;
+  /** Draws the salt of every new log. */
+  random: Random;
 }
 
 /** Log numbers of the WAL files in `dir`, ascending. */
@@ -36,51 +42,127 @@ export function listWalNumbers(fs: FileSystem, dir: string): number[] { // A
   return numbers.sort((a, b) => a - b);
 }
 
-export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA
+interface Replayed {
+  memtable: MemTable;
+  numbers: number[];
+  replays: WalReplayResult[];
+  lastSeq: number;
+  maxSeqSeen: number;
+}
+
+function replayAll(fs: FileSystem, dir: string, repair: boolean): Replayed { // PA
   const memtable = new MemTable();
   const numbers = listWalNumbers(fs, dir);
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
+  let maxSeqSeen = 0;
   const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => { // A
     memtable.add(key, seq, kind, value);
   };
   for (let i = 0; i < numbers.length; i++) {
     const path = joinPath(dir, walFileName(numbers[i]!));
-    const r = replayWal(fs, path, { newest: i === numbers.length - 1, repair: opts.repair, lastSeq, visit });
+    const r = replayWal(fs, path, { newest: i === numbers.length - 1, repair, lastSeq, visit });
     if (r.logNumber !== undefined && r.logNumber !== numbers[i]) {
       throw new CorruptionError(`WAL header names log ${r.logNumber} but the file is log ${numbers[i]}`, { file: path, offset: 12 });
     }
     lastSeq = r.lastSeq;
+    maxSeqSeen = Math.max(maxSeqSeen, r.maxSeqSeen);
     replays.push(r);
-    if (!opts.readOnly) await keepDamagedBytes(fs, r, opts.log);
-    reportDamage(r, opts.log);
   }
-  const writer = opts.readOnly ? undefined : continueNewestLog(fs, dir, numbers, replays);
-  return { memtable, lastSeq, writer, replays };
+  return { memtable, numbers, replays, lastSeq, maxSeqSeen };
 }
 
-/** Before a damaged tail holding valid records is cut off, copy it aside so nothing is destroyed. */
-async function keepDamagedBytes(fs: FileSystem, r: WalReplayResult, log: ClusterLog): Promise<void> { // PA
+export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA
+  const r = replayAll(fs, dir, opts.repair);
+  for (const rep of r.replays) reportDamage(rep, opts.log);
+  if (!opts.readOnly) {
+    let kept = false;
+    for (const rep of r.replays) kept = (await keepDamagedBytes(fs, rep, opts.log)) || kept;
+    // The copies' names must be durable before the log they came from is cut.
+    if (kept) await fs.syncDir(dir);
+    if (opts.repair && r.replays.some((rep) => rep.damage.length > 0)) {
+      await rewriteAfterRepair(fs, dir, r, opts);
+      return recoverDatabase(fs, dir, { ...opts, repair: false });
+    }
+  }
+  const writer = opts.readOnly ? undefined : continueNewestLog(fs, dir, r, opts.random);
+  return { memtable: r.memtable, lastSeq: Math.max(r.lastSeq, r.maxSeqSeen), writer, replays: r.replays };
+}
+
+/**
+ * After a repair skipped damage, the logs still hold the holes, and a later
+ * open without repair would stop at them again. So the recovered state is
+ * written to a fresh log (fsynced with its directory), and only then are the
+ * old logs renamed `*.pre-repair` (kept, never deleted). A crash in between
+ * leaves old and new logs side by side, which replay to the same state.
+ */
+async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts: RecoveryOptions): Promise<void> { // PA
+  const newest = r.numbers.length === 0 ? 0 : r.numbers[r.numbers.length - 1]!;
+  const writer = WalWriter.create(fs, dir, newest + 1, opts.random.nextU32());
+  let seq = Math.max(r.lastSeq, r.maxSeqSeen) + 1;
+  let keys = 0;
+  try {
+    const batch = new WriteBatch();
+    const flushBatch = (): void => { // A
+      if (batch.length === 0) return;
+      const rec = batch.toRecord();
+      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, seq, writer.checksumSeed);
+      writer.append(rec);
+      seq += batch.length;
+      batch.clear();
+    };
+    const it = r.memtable.iterator();
+    for (it.seekFirst(); it.valid(); it.next()) {
+      const e = it.visible(r.lastSeq);
+      if (e === undefined || e.kind !== KIND_PUT) continue;
+      batch.put(latin1ToBytes(it.key()), e.value!);
+      keys++;
+      if (batch.byteLength >= 1024 * 1024) flushBatch();
+    }
+    flushBatch();
+    await writer.sync();
+  } finally {
+    writer.close();
+  }
+  for (const n of r.numbers) fs.rename(joinPath(dir, walFileName(n)), joinPath(dir, `${walFileName(n)}.pre-repair`));
+  await fs.syncDir(dir);
+  opts.log.warn("wal.repaired", { dir, keys, log: walFileName(newest + 1), retired: r.numbers.map(walFileName) });
+}
+
+/**
+ * Before a damaged tail holding valid records is cut off, copy it aside so
+ * nothing is destroyed. Returns whether a copy was made (the caller syncs the directory).
+ */
+async function keepDamagedBytes(fs: FileSystem, r: WalReplayResult, log: ClusterLog): Promise<boolean> { // PA
+  let kept = false;
   for (const d of r.damage) {
-    if (d.recordsAfter === 0) continue;
+    if (d.recordsAfter === 0 || d.droppedBytes === 0) continue;
     const copyPath = `${r.path}.damaged-${d.offset}`;
     const src = fs.open(r.path, { readOnly: true });
-    const dst = fs.open(copyPath, { create: true, truncate: true });
     try {
-      const chunk = new Uint8Array(Math.min(d.droppedBytes, 1024 * 1024));
-      for (let done = 0; done < d.droppedBytes; ) {
-        const want = Math.min(chunk.length, d.droppedBytes - done);
-        const got = src.read(chunk.subarray(0, want), d.offset + done);
-        if (got === 0) break;
-        dst.write(chunk.subarray(0, got), done);
-        done += got;
+      const dst = fs.open(copyPath, { create: true, truncate: true });
+      try {
+        copyRange(src, dst, d.offset, d.droppedBytes);
+        await dst.sync();
+      } finally {
+        dst.close();
       }
-      await dst.sync();
     } finally {
       src.close();
-      dst.close();
     }
+    kept = true;
     log.warn("wal.damaged-bytes-kept", { file: r.path, offset: d.offset, bytes: d.droppedBytes, copy: copyPath });
+  }
+  return kept;
+}
+
+function copyRange(src: FileHandle, dst: FileHandle, offset: number, bytes: number): void { // A
+  const chunk = new Uint8Array(Math.min(bytes, 1024 * 1024));
+  for (let done = 0; done < bytes; ) {
+    const got = src.read(chunk.subarray(0, Math.min(chunk.length, bytes - done)), offset + done);
+    if (got === 0) break;
+    dst.write(chunk.subarray(0, got), done);
+    done += got;
   }
 }
 
@@ -92,14 +174,14 @@ function reportDamage(r: WalReplayResult, log: ClusterLog): void { // A
   }
 }
 
-function continueNewestLog(fs: FileSystem, dir: string, numbers: number[], replays: WalReplayResult[]): WalWriter { // PA
-  if (numbers.length === 0) return WalWriter.create(fs, dir, 1);
-  const newest = numbers[numbers.length - 1]!;
-  const r = replays[replays.length - 1]!;
-  if (r.logNumber === undefined) {
+function continueNewestLog(fs: FileSystem, dir: string, r: Replayed, random: Random): WalWriter { // PA
+  if (r.numbers.length === 0) return WalWriter.create(fs, dir, 1, random.nextU32());
+  const newest = r.numbers[r.numbers.length - 1]!;
+  const rep = r.replays[r.replays.length - 1]!;
+  if (rep.logNumber === undefined) {
     // The newest log was cut inside its header: it holds nothing; start it again.
-    fs.remove(r.path);
-    return WalWriter.create(fs, dir, newest);
+    fs.remove(rep.path);
+    return WalWriter.create(fs, dir, newest, random.nextU32());
   }
-  return WalWriter.reopen(fs, dir, newest, r.validEndBytes);
+  return WalWriter.reopen(fs, dir, newest, rep.checksumSeed!, rep.validEndBytes);
 }

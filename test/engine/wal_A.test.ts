@@ -10,13 +10,13 @@ function writeLogs(fs: MemFileSystem, logs: Array<Array<Array<[string, string]>>
   let seq = 1;
   const offsets: number[][] = [];
   logs.forEach((batches, i) => {
-    const w = WalWriter.create(fs, "/db", i + 1);
+    const w = WalWriter.create(fs, "/db", i + 1, 0x5eed + i);
     const offs: number[] = [];
     for (const entries of batches) {
       const b = new WriteBatch();
       for (const [k, v] of entries) b.put(k, v);
       const rec = b.toRecord();
-      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, seq);
+      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, seq, w.checksumSeed);
       seq += entries.length;
       offs.push(w.size);
       w.append(rec);
@@ -114,6 +114,21 @@ describe("WAL recovery", () => {
     expect((err as CorruptionError).offset).toBe(offs![1]);
   });
 
+  test("repair mode rewrites the salvaged state into a fresh log; a later normal open keeps it", async () => {
+    const fs = new MemFileSystem();
+    const [offs] = writeLogs(fs, [batchesOf(4, "a")]);
+    fs.flipBit(`/db/${walFileName(1)}`, offs![1]! + WAL_RECORD_HEADER_BYTES + 5, 1);
+    let db = await openDB("/db", { fs, repair: true, log: silentLog() });
+    await db.put("after", "x", { sync: true });
+    await db.close();
+    expect(fs.list("/db")).toContain(`${walFileName(1)}.pre-repair`);
+    db = await openDB("/db", { fs, log: silentLog() });
+    expect(dec(await db.get("a3"))).toBe("v3");
+    expect(await db.get("a1")).toBeUndefined();
+    expect(dec(await db.get("after"))).toBe("x");
+    await db.close();
+  });
+
   test("repair mode skips the damaged record and keeps the rest", async () => {
     const fs = new MemFileSystem();
     const [offs] = writeLogs(fs, [batchesOf(4, "a"), batchesOf(2, "b")]);
@@ -146,10 +161,10 @@ describe("WAL recovery", () => {
   test("a sequence number going backwards is corruption", async () => {
     const fs = new MemFileSystem();
     fs.mkdir("/db", { recursive: true });
-    const w = WalWriter.create(fs, "/db", 1);
+    const w = WalWriter.create(fs, "/db", 1, 42);
     for (const seq of [5, 3]) {
       const rec = new WriteBatch().put("k", "v").toRecord();
-      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, seq);
+      sealWalRecord(rec, 0, rec.length - WAL_RECORD_HEADER_BYTES, seq, w.checksumSeed);
       w.append(rec);
     }
     w.close();

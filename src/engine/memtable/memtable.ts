@@ -3,12 +3,15 @@
  * in key order, readable at any snapshot sequence number. Keys are latin1
  * strings (one char per byte), whose native `<` is unsigned bytewise order.
  *
- * Layout: a B+tree (SortedIndex, 64 keys per leaf) orders the keys, and a
- * `Map` beside it finds a key's node in O(1) for point reads and for
- * telling an overwrite from a new key. A key's node points at its newest
- * version; versions chain newest to oldest and are never dropped, because
- * an open snapshot may need any of them. Versions are immutable and handed
- * to readers as they are (no copy per read).
+ * Layout: a B+tree (SortedIndex, 64 keys per leaf) maps each key to a
+ * node that points at its newest version; versions chain newest to oldest
+ * and are never dropped, because an open snapshot may need any of them.
+ * Versions are immutable and handed to readers as they are (no copy).
+ *
+ * Cost sketch: an add is one tree descent (~log2 n string compares, ~18 at
+ * 262k keys, most a cache miss on the string body) plus two small objects;
+ * a read is the same descent plus a walk down the version chain (one step
+ * unless the key was overwritten after the reader's snapshot).
  *
  * FIGURES_PLACEHOLDER
  */
@@ -26,24 +29,18 @@ export interface MemEntry {
 }
 
 /*
- * sizeBytes charges, measured as V8 heap growth per item (node --expose-gc,
- * 16-byte flat keys, 50k-500k keys; the Map's doubling moves the per-key
- * figure between ~105 and ~120 bytes):
- * - per distinct key, besides its chars: ~16 string header, ~36 Map entry
- *   with its share of the hash table, ~20 leaf slots at average fill and
- *   tree nodes, ~20 key node, plus slack: 128;
+ * sizeBytes charges, measured as V8 heap growth per item (node 20
+ * --expose-gc, 16-byte keys, 50k-500k keys, steady within 3 bytes):
+ * - per distinct key, besides its chars: ~20 string header and padding,
+ *   ~71 for the key node, its leaf slots at average fill and its share of
+ *   the tree's nodes: 96;
  * - per version: the version object, 35 measured: 40;
  * - per put, besides the value bytes: the Uint8Array object that views the
  *   value (a subarray of the batch buffer), 104 measured.
  */
-export const MEMTABLE_KEY_OVERHEAD_BYTES = 128;
+export const MEMTABLE_KEY_OVERHEAD_BYTES = 96;
 export const MEMTABLE_VERSION_OVERHEAD_BYTES = 40;
 export const MEMTABLE_VALUE_OVERHEAD_BYTES = 104;
-/**
- * Distinct keys a memtable may hold. V8's Map stops at 2^24 entries; the
- * engine flushes by `sizeBytes` long before (64 MiB is < 1M keys).
- */
-export const MEMTABLE_KEYS_MAX = 16_000_000;
 
 /** One version of a key. Shared with readers, so never changed after creation. */
 class Version implements MemEntry {
@@ -55,7 +52,10 @@ class Version implements MemEntry {
   ) {}
 }
 
-/** A key's stable handle in both the Map and the tree; only `head` moves, to a newer version. */
+/**
+ * A key's stable handle in the tree; only `head` moves, to a newer version.
+ * Cursors cache it, so a version added under a cursor is seen through it.
+ */
 class KeyNode {
   constructor(public head: Version) {} // A
 }
@@ -67,9 +67,13 @@ function visibleIn(head: Version, snapshotSeq: number): Version | undefined { //
   return v;
 }
 
+/** Stands in a spare KeyNode until the node is used for a new key. */
+const NO_VERSION = new Version(0, KIND_DELETE, undefined, undefined);
+
 export class MemTable {
-  private readonly byKey = new Map<string, KeyNode>();
   private readonly index = new SortedIndex<KeyNode>();
+  /** The node the next new key will get; an overwrite finds the key's own node and leaves this one for later. */
+  private spare = new KeyNode(NO_VERSION);
   private bytes = 0;
   private versions = 0;
   private seqHigh = 0;
@@ -84,15 +88,15 @@ export class MemTable {
       kind === KIND_PUT ? value !== undefined : kind === KIND_DELETE && value === undefined,
       `memtable entry of kind ${kind} with ${value === undefined ? "no" : "a"} value`,
     );
-    const node = this.byKey.get(key);
-    if (node === undefined) {
-      assert(this.byKey.size < MEMTABLE_KEYS_MAX, `memtable holds ${MEMTABLE_KEYS_MAX} keys; it must be flushed first`);
-      const fresh = new KeyNode(new Version(seq, kind, value, undefined));
-      const stored = this.index.insert(key, fresh);
-      assert(stored === fresh, "memtable tree holds a key its map does not");
-      this.byKey.set(key, fresh);
+    // One descent both tells a new key from an overwrite and, for a new key, inserts it.
+    const spare = this.spare;
+    const node = this.index.insert(key, spare);
+    if (node === spare) {
+      node.head = new Version(seq, kind, value, undefined);
+      this.spare = new KeyNode(NO_VERSION);
       this.bytes += key.length + MEMTABLE_KEY_OVERHEAD_BYTES;
     } else {
+      assert(node.head.seq < seq && node.head !== NO_VERSION, "memtable key node holds no version or a newer one");
       node.head = new Version(seq, kind, value, node.head);
     }
     this.bytes += value === undefined
@@ -104,7 +108,7 @@ export class MemTable {
 
   /** Newest version of key with seq <= snapshotSeq, or undefined if the memtable has none. */
   get(key: string, snapshotSeq: number): MemEntry | undefined { // A
-    const node = this.byKey.get(key);
+    const node = this.index.find(key);
     return node === undefined ? undefined : visibleIn(node.head, snapshotSeq);
   }
 
@@ -115,7 +119,7 @@ export class MemTable {
 
   /** Distinct user keys. */
   get keyCount(): number { // A
-    return this.byKey.size;
+    return this.index.size;
   }
 
   get versionCount(): number { // A

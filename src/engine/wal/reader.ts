@@ -19,7 +19,9 @@
 import { CorruptionError } from "../../errors.ts";
 import type { FileHandle, FileSystem } from "../../platform/fs.ts";
 import { decodeBatchBody, type BatchVisitor } from "../write-batch.ts";
+import { getU32 } from "../../encoding/fixed.ts";
 import {
+  checksumSeedOf,
   decodeWalFileHeader,
   peekWalRecordHeader,
   walRecordChecksumOk,
@@ -41,10 +43,14 @@ export interface WalDamage {
 export interface WalReplayResult {
   path: string;
   logNumber: number | undefined;
+  /** Seed of this log's record checksums (undefined when its header is unreadable). */
+  checksumSeed: number | undefined;
   fileBytes: number;
   /** Offset just after the last record replayed: where appending may continue. */
   validEndBytes: number;
   lastSeq: number;
+  /** Highest sequence number of any checksum-valid record seen, replayed or dropped. */
+  maxSeqSeen: number;
   records: number;
   entries: number;
   /** Regions not replayed; empty for a clean log. */
@@ -91,7 +97,8 @@ export function replayWal(fs: FileSystem, path: string, opts: WalReplayOptions):
     const fileBytes = handle.size();
     const reader = new ChunkReader(handle, fileBytes, opts.chunkBytes ?? 1024 * 1024);
     const result: WalReplayResult = {
-      path, logNumber: undefined, fileBytes, validEndBytes: 0, lastSeq: opts.lastSeq, records: 0, entries: 0, damage: [],
+      path, logNumber: undefined, checksumSeed: undefined, fileBytes, validEndBytes: 0, lastSeq: opts.lastSeq,
+      maxSeqSeen: opts.lastSeq, records: 0, entries: 0, damage: [],
     };
     const header = reader.view(0, WAL_FILE_HEADER_BYTES);
     if (header === undefined) {
@@ -100,16 +107,43 @@ export function replayWal(fs: FileSystem, path: string, opts: WalReplayOptions):
       result.damage.push({ offset: 0, reason: "header torn", droppedBytes: fileBytes, recordsAfter: 0 });
       return result;
     }
-    result.logNumber = decodeWalFileHeader(header.buf.subarray(header.at, header.at + WAL_FILE_HEADER_BYTES), path);
+    const headerBytes = header.buf.subarray(header.at, header.at + WAL_FILE_HEADER_BYTES);
+    try {
+      const h = decodeWalFileHeader(headerBytes, path);
+      result.logNumber = h.logNumber;
+      result.checksumSeed = h.checksumSeed;
+    } catch (e) {
+      if (!opts.repair) throw e;
+      // Repair: trust the salt as it reads; records verify with it only if it is intact.
+      result.checksumSeed = checksumSeedOf(getU32(headerBytes, 20));
+      result.damage.push({ offset: 0, reason: "file header damaged", droppedBytes: 0, recordsAfter: 0 });
+    }
     result.validEndBytes = WAL_FILE_HEADER_BYTES;
-    replayRecords(reader, path, opts, result);
+    replayRecords(reader, path, opts, result, new ScanBudget(fileBytes));
     return result;
   } finally {
     handle.close();
   }
 }
 
-function replayRecords(reader: ChunkReader, path: string, opts: WalReplayOptions, result: WalReplayResult): void { // PA
+/**
+ * Bounds the checksum work of the damage scan: every candidate header costs a
+ * checksum over the length it claims, so garbage claiming large lengths could
+ * otherwise cost (candidates x length). Past the budget the scan gives up and
+ * reports the rest of the file as damaged.
+ */
+class ScanBudget {
+  private bytesLeft: number;
+  constructor(fileBytes: number) { // A
+    this.bytesLeft = 4 * fileBytes + 64 * 1024 * 1024;
+  }
+  spend(bytes: number): boolean { // A
+    this.bytesLeft -= bytes;
+    return this.bytesLeft >= 0;
+  }
+}
+
+function replayRecords(reader: ChunkReader, path: string, opts: WalReplayOptions, result: WalReplayResult, budget: ScanBudget): void { // PA
   let pos = WAL_FILE_HEADER_BYTES;
   while (pos < reader.fileBytes) {
     const bad = tryRecord(reader, pos, path, opts, result);
@@ -117,18 +151,20 @@ function replayRecords(reader: ChunkReader, path: string, opts: WalReplayOptions
       pos = result.validEndBytes;
       continue;
     }
-    const next = findNextRecord(reader, pos + 1, result.lastSeq);
-    const recordsAfter = next === undefined ? 0 : countRecordsFrom(reader, next, result.lastSeq);
+    const seed = result.checksumSeed!;
+    const next = findNextRecord(reader, pos + 1, result.lastSeq, seed, budget);
+    const after = next === undefined ? { count: 0, maxSeq: 0 } : countRecordsFrom(reader, next, result.lastSeq, seed, budget);
+    result.maxSeqSeen = Math.max(result.maxSeqSeen, after.maxSeq);
     const stop = next === undefined || !opts.repair;
     const droppedBytes = (stop ? reader.fileBytes : next!) - pos;
     if (!opts.newest && !opts.repair) {
       throw new CorruptionError(
-        `WAL record damaged (${bad}); ${droppedBytes} bytes and ${recordsAfter} valid records follow. ` +
+        `WAL record damaged (${bad}); ${droppedBytes} bytes and ${after.count} valid records follow. ` +
           "Open with { repair: true } to skip the damaged region",
         { file: path, offset: pos },
       );
     }
-    result.damage.push({ offset: pos, reason: bad, droppedBytes, recordsAfter });
+    result.damage.push({ offset: pos, reason: bad, droppedBytes, recordsAfter: after.count });
     if (stop) return;
     pos = next!;
     result.validEndBytes = pos;
@@ -143,49 +179,70 @@ function tryRecord(reader: ChunkReader, pos: number, path: string, opts: WalRepl
   if (h === undefined) return "record header invalid";
   const rv = reader.view(pos, WAL_RECORD_HEADER_BYTES + h.payloadBytes);
   if (rv === undefined) return "record truncated";
-  if (!walRecordChecksumOk(rv.buf, rv.at, h)) return "record checksum mismatch";
+  if (!walRecordChecksumOk(rv.buf, rv.at, h, result.checksumSeed!)) return "record checksum mismatch";
   if (h.firstSeq <= result.lastSeq) {
     if (opts.repair) return `sequence ${h.firstSeq} not after ${result.lastSeq}`;
     throw new CorruptionError(`WAL sequence went backwards (${h.firstSeq} after ${result.lastSeq})`, { file: path, offset: pos });
   }
   const bodyStart = rv.at + WAL_RECORD_HEADER_BYTES;
-  const count = decodeBatchBody(rv.buf, bodyStart, bodyStart + h.payloadBytes, h.firstSeq, opts.visit, {
-    file: path, offset: pos + WAL_RECORD_HEADER_BYTES,
-  });
+  let count: number;
+  try {
+    count = decodeBatchBody(rv.buf, bodyStart, bodyStart + h.payloadBytes, h.firstSeq, opts.visit, {
+      file: path, offset: pos + WAL_RECORD_HEADER_BYTES,
+    });
+  } catch (e) {
+    // A record whose checksum holds but whose body is malformed was written wrong: never a torn write.
+    if (opts.repair && e instanceof CorruptionError) return `malformed batch: ${e.message}`;
+    throw e;
+  }
   result.records++;
   result.entries += count;
   result.lastSeq = h.firstSeq + count - 1;
+  result.maxSeqSeen = Math.max(result.maxSeqSeen, result.lastSeq);
   result.validEndBytes = pos + WAL_RECORD_HEADER_BYTES + h.payloadBytes;
   return undefined;
 }
 
-/** True if a checksum-valid record with a sequence number after `lastSeq` starts at `pos`. */
-function validRecordAt(reader: ChunkReader, pos: number, lastSeq: number): WalRecordHeader | undefined { // PA
+/** The header of a checksum-valid record with a sequence number after `lastSeq` at `pos`, if there is one. */
+function validRecordAt(reader: ChunkReader, pos: number, lastSeq: number, seed: number, budget: ScanBudget): WalRecordHeader | undefined { // PA
   const hv = reader.view(pos, WAL_RECORD_HEADER_BYTES);
   if (hv === undefined) return undefined;
   const h = peekWalRecordHeader(hv.buf, hv.at);
   // Junk left by a failed append carries sequence numbers at or below lastSeq: not data.
-  if (h === undefined || h.firstSeq <= lastSeq) return undefined;
+  // A batch entry takes at least 3 bytes, so a real record cannot skip more
+  // sequence numbers than there are bytes left in the file.
+  if (h === undefined || h.firstSeq <= lastSeq || h.firstSeq - lastSeq > reader.fileBytes) return undefined;
+  if (pos + WAL_RECORD_HEADER_BYTES + h.payloadBytes > reader.fileBytes) return undefined;
+  if (!budget.spend(h.payloadBytes)) return undefined;
   const rv = reader.view(pos, WAL_RECORD_HEADER_BYTES + h.payloadBytes);
-  if (rv === undefined || !walRecordChecksumOk(rv.buf, rv.at, h)) return undefined;
+  if (rv === undefined || !walRecordChecksumOk(rv.buf, rv.at, h, seed)) return undefined;
   return h;
 }
 
 /** Offset of the next valid record at or after `from`, scanning byte by byte. */
-function findNextRecord(reader: ChunkReader, from: number, lastSeq: number): number | undefined { // PA
+function findNextRecord(reader: ChunkReader, from: number, lastSeq: number, seed: number, budget: ScanBudget): number | undefined { // PA
   for (let pos = from; pos + WAL_RECORD_HEADER_BYTES <= reader.fileBytes; pos++) {
-    if (validRecordAt(reader, pos, lastSeq) !== undefined) return pos;
+    if (validRecordAt(reader, pos, lastSeq, seed, budget) !== undefined) return pos;
+    if (!budget.spend(1)) return undefined;
   }
   return undefined;
 }
 
-/** How many valid, chained records start at `pos` (for the damage report). */
-function countRecordsFrom(reader: ChunkReader, pos: number, lastSeq: number): number { // PA
-  let n = 0;
+/** How many valid, chained records start at `pos`, and their highest sequence number (for the damage report). */
+function countRecordsFrom(reader: ChunkReader, pos: number, lastSeq: number, seed: number, budget: ScanBudget): { count: number; maxSeq: number } { // PA
+  let count = 0;
+  let maxSeq = 0;
   for (;;) {
-    const h = validRecordAt(reader, pos, lastSeq);
-    if (h === undefined) return n;
-    n++;
+    const h = validRecordAt(reader, pos, lastSeq, seed, budget);
+    if (h === undefined) return { count, maxSeq };
+    count++;
+    maxSeq = Math.max(maxSeq, h.firstSeq + recordEntryCountAt(reader, pos) - 1);
     pos += WAL_RECORD_HEADER_BYTES + h.payloadBytes;
   }
+}
+
+/** The entry count stored at the start of the body of the record at `pos`. */
+function recordEntryCountAt(reader: ChunkReader, pos: number): number { // PA
+  const v = reader.view(pos + WAL_RECORD_HEADER_BYTES, 4);
+  return v === undefined ? 1 : Math.max(1, getU32(v.buf, v.at));
 }

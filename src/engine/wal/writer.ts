@@ -13,11 +13,13 @@
 import { IOError } from "../../errors.ts";
 import type { FileHandle, FileSystem } from "../../platform/fs.ts";
 import { joinPath } from "../../platform/fs.ts";
-import { encodeWalFileHeader, walFileName, WAL_FILE_HEADER_BYTES } from "./format.ts";
+import { checksumSeedOf, encodeWalFileHeader, walFileName, WAL_FILE_HEADER_BYTES } from "./format.ts";
 
 export class WalWriter {
   readonly path: string;
   readonly logNumber: number;
+  /** Starting value of every record checksum in this log (from its salt). */
+  readonly checksumSeed: number;
   private sizeBytes: number;
   private dirDurable: boolean;
   private broken: unknown = undefined;
@@ -28,34 +30,38 @@ export class WalWriter {
     private readonly dir: string,
     private readonly handle: FileHandle,
     logNumber: number,
+    checksumSeed: number,
     sizeBytes: number,
     dirDurable: boolean,
   ) {
     this.path = handle.path;
     this.logNumber = logNumber;
+    this.checksumSeed = checksumSeed;
     this.sizeBytes = sizeBytes;
     this.dirDurable = dirDurable;
   }
 
-  /** Creates a new, empty log file (header written, not yet synced). */
-  static create(fs: FileSystem, dir: string, logNumber: number): WalWriter { // PA
+  /** Creates a new, empty log file with a random `salt` (header written, not yet synced). */
+  static create(fs: FileSystem, dir: string, logNumber: number, salt: number): WalWriter { // PA
     const path = joinPath(dir, walFileName(logNumber));
     const handle = fs.open(path, { create: true, exclusive: true });
     try {
-      handle.write(encodeWalFileHeader(logNumber), 0);
+      handle.write(encodeWalFileHeader(logNumber, salt), 0);
     } catch (e) {
       handle.close();
       try { fs.remove(path); } catch { /* best effort: a header-less log is ignored by recovery */ }
       throw e;
     }
-    return new WalWriter(fs, dir, handle, logNumber, WAL_FILE_HEADER_BYTES, false);
+    return new WalWriter(fs, dir, handle, logNumber, checksumSeedOf(salt), WAL_FILE_HEADER_BYTES, false);
   }
 
   /**
    * Continues an existing log whose valid data ends at `validEndBytes`
-   * (recovery found it); anything after that is cut off first.
+   * (recovery found it); anything after that is cut off first. The first
+   * sync also syncs the directory: a process that crashed before any sync
+   * may have left the log's name not yet durable.
    */
-  static reopen(fs: FileSystem, dir: string, logNumber: number, validEndBytes: number): WalWriter { // PA
+  static reopen(fs: FileSystem, dir: string, logNumber: number, checksumSeed: number, validEndBytes: number): WalWriter { // PA
     const path = joinPath(dir, walFileName(logNumber));
     const handle = fs.open(path);
     try {
@@ -64,7 +70,7 @@ export class WalWriter {
       handle.close();
       throw e;
     }
-    return new WalWriter(fs, dir, handle, logNumber, validEndBytes, true);
+    return new WalWriter(fs, dir, handle, logNumber, checksumSeed, validEndBytes, false);
   }
 
   /** Bytes in the log, header included. */
