@@ -3,8 +3,8 @@
  * them against the one in src/engine/memtable/ in the same run:
  * - SkipListTable: a LevelDB-style skiplist (branching 4, height <= 16) over
  *   latin1 string keys, each node holding its version chain;
- * - TreeOnlyTable: the same B+tree as the memtable but no Map beside it, so
- *   point reads and overwrite detection descend the tree.
+ * - TreeMapTable: the same B+tree as the memtable plus a Map from key to
+ *   node beside it, for O(1) point reads and overwrite detection.
  * Both keep every version, like the real memtable; neither is used by src/.
  */
 import type { MemEntry } from "../src/engine/memtable/memtable.ts";
@@ -118,23 +118,23 @@ class KeyNode {
   constructor(public head: Version) {} // A
 }
 
-export class TreeOnlyTable implements BenchTable {
+export class TreeMapTable implements BenchTable {
   private readonly index = new SortedIndex<KeyNode>();
-  /** A node ready for the next new key; an overwrite finds the stored one and leaves this for later. */
-  private spare = new KeyNode(new Version(0, 0, undefined, undefined));
+  private readonly byKey = new Map<string, KeyNode>();
 
   add(key: string, seq: number, kind: number, value: Uint8Array | undefined): void { // A
-    const stored = this.index.insert(key, this.spare);
-    if (stored === this.spare) {
-      stored.head = new Version(seq, kind, value, undefined);
-      this.spare = new KeyNode(stored.head);
-    } else {
-      stored.head = new Version(seq, kind, value, stored.head);
+    const node = this.byKey.get(key);
+    if (node !== undefined) {
+      node.head = new Version(seq, kind, value, node.head);
+      return;
     }
+    const fresh = new KeyNode(new Version(seq, kind, value, undefined));
+    this.index.insert(key, fresh);
+    this.byKey.set(key, fresh);
   }
 
   get(key: string, snapshotSeq: number): MemEntry | undefined { // A
-    const node = this.index.find(key);
+    const node = this.byKey.get(key);
     return node === undefined ? undefined : visibleIn(node.head, snapshotSeq);
   }
 

@@ -67,7 +67,7 @@ export class Committer {
   constructor(private readonly wal: WalWriter, memtable: MemTable, lastSeq: number) { // A
     this.nextSeq = lastSeq + 1;
     this.visibleSeq = lastSeq;
-    this.visit = (key, seq, kind, value) => memtable.add(key, seq, kind, value);
+    this.visit = (key, seq, kind, value) => memtable.add(key, seq, kind, value); // A
   }
 
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
