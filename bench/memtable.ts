@@ -1,9 +1,10 @@
 /**
- * Micro benchmark of the memtable against the designs it beat (see
- * memtable-alternatives.ts): inserts of random and of sequential 16-byte
- * keys, point reads that hit and that miss, a full scan, and a 1:1 mix of
- * new-key inserts and reads. Keys are made before any timing starts, the
- * way the WAL decoder makes them unless --flat-keys (see keyStrings); every
+ * Micro benchmark of the memtable against the designs it was chosen over
+ * (memtable-alternatives.ts): inserts of random and of sequential 16-byte
+ * keys, overwrites, point reads that hit and that miss, a full scan, and a
+ * 1:1 mix of new-key inserts and reads. Keys are made before any timing
+ * starts, the way the WAL decoder makes them unless --flat-keys (see
+ * keyStrings), and every read uses a fresh string as DB.get does; every
  * value is the same 100-byte array, so only the memtable is measured.
  *
  *   npx bun bench/memtable.ts [--quick] [--flat-keys]
@@ -215,6 +216,11 @@ function row(cells: string[]): void { // A
   process.stdout.write(`| ${cells.join(" | ")} |\n`);
 }
 
+/** Short runs are noisier (a GC pause is a large share of 30 ms), so they get more tries. */
+function repsFor(n: number): number { // A
+  return n <= 32_768 ? 7 : n <= 262_144 ? 3 : 2;
+}
+
 function main(): void { // A
   const quick = process.argv.includes("--quick");
   const rnd = new SeededRandom(42);
@@ -222,9 +228,7 @@ function main(): void { // A
   row(["keys", "structure", ...COLUMNS]);
   row(COLUMNS.map(() => "---").concat("---", "---"));
   warmUp();
-  // Short runs are noisier (a GC pause is a large share of 30 ms), so they get more tries.
-  const reps = (n: number): number => (quick ? 1 : n <= 32_768 ? 7 : n <= 262_144 ? 3 : 2);
-  for (const n of quick ? [32_768] : [32_768, 262_144, 1_048_576]) runCase(`random ${n}`, randomCase(n, rnd), reps(n));
+  for (const n of quick ? [32_768] : [32_768, 262_144, 1_048_576]) runCase(`random ${n}`, randomCase(n, rnd), quick ? 1 : repsFor(n));
   const seqN = quick ? 32_768 : 1_048_576;
   runCase(`sequential ${seqN}`, sequentialCase(seqN), quick ? 1 : 2);
 }

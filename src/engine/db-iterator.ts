@@ -2,7 +2,7 @@
  * The user-facing iterator: walks user keys in unsigned bytewise order (or
  * reverse) within bounds, at a fixed sequence number, skipping keys whose
  * newest visible version is a tombstone. It reads from any `KeyCursor`
- * (today the memtable's; with SSTables, a merging cursor over all sources).
+ * (cursor.ts: today the memtable's; with SSTables, a merging cursor over all sources).
  *
  * The iterator holds a snapshot until it is exhausted or `return()`ed (a
  * `for await` loop that breaks calls it), so the versions it reads stay.
@@ -10,22 +10,9 @@
 import { ClosedError, InvalidArgumentError } from "../errors.ts";
 import { bytesToLatin1, latin1ToBytes } from "../encoding/bytes.ts";
 import { checkKey } from "./write-batch.ts";
-import type { MemEntry } from "./memtable/memtable.ts";
+import type { KeyCursor } from "./cursor.ts";
 import { KIND_PUT } from "./memtable/memtable.ts";
 import type { Snapshot } from "./snapshot.ts";
-
-/** A positioned walk over user keys; each position exposes the version visible at a sequence number. */
-export interface KeyCursor {
-  valid(): boolean;
-  seekFirst(): void;
-  seekLast(): void;
-  seek(key: string): void;
-  seekForPrev(key: string): void;
-  next(): void;
-  prev(): void;
-  key(): string;
-  visible(snapshotSeq: number): MemEntry | undefined;
-}
 
 export interface IterateOptions {
   gt?: Uint8Array | string;

@@ -9,8 +9,9 @@
  * lookup touches ~log64(n) nodes (4 levels at 1M keys) and ~log2(n) string
  * compares (20 at 1M), mostly one cache miss per compare for the string body.
  * An insert adds a memmove of half a leaf (~32 pointers, tens of ns). A
- * skiplist does the same number of compares but one dependent node load per
- * step, which is why it measured 2.5-3.5x slower (figures in memtable.ts).
+ * skiplist does about as many compares but adds a dependent node load per
+ * step and has no locality; it measured 2-4x slower on inserts and 3-6x on
+ * reads (figures in memtable.ts).
  *
  * Cursors stay correct while the tree grows under them: every insert bumps
  * `epoch`, and a cursor that sees a changed epoch re-finds its current key
@@ -19,7 +20,7 @@
  */
 import { assert } from "../../errors.ts";
 
-/** Keys per leaf and children per inner node. 64 and 128 measured within noise; 64 keeps inserts' memmove short. */
+/** Keys per leaf and children per inner node. 32, 64 and 128 came out within noise in a scratch comparison; 64 keeps the insert memmove short. */
 export const SORTED_INDEX_FANOUT = 64;
 
 /** Deep enough for any tree that fits in memory: 64 * 32^11 keys. */
