@@ -92,6 +92,8 @@ export class DB {
   private readonly committer: Committer | undefined;
   private readonly snapshots = new SnapshotList();
   private readonly readSeqFallback: number;
+  /** WAL files in the directory; this slice never adds or retires one after open. */
+  private readonly walFileCount: number;
 
   /** Use `openDB`. */
   constructor( // A
@@ -106,6 +108,7 @@ export class DB {
   ) {
     this.committer = wal === undefined ? undefined : new Committer(wal, memtable, lastSeq);
     this.readSeqFallback = lastSeq;
+    this.walFileCount = listWalNumbers(fs, path).length;
   }
 
   /** The value of `key`, or undefined if absent. */
@@ -212,7 +215,7 @@ export class DB {
       sequence: this.visibleSeq(),
       bytesWritten: c?.walBytesWritten ?? 0,
       walBytes: this.wal?.size ?? 0,
-      walFiles: this.closed ? 0 : listWalNumbers(this.fs, this.path).length,
+      walFiles: this.walFileCount,
       memtableBytes: this.memtable.sizeBytes,
       memtableKeys: this.memtable.keyCount,
       memtableVersions: this.memtable.versionCount,
