@@ -54,7 +54,9 @@ export class Committer {
   private settled = 0;
   private settleWaiters: Array<{ upTo: number; resolve: () => void }> = [];
   /** The group being committed, [start, end) in `queue`, while its outcome is open. */
-  private inFlight: { q: PendingWrite[]; start: number; end: number } | undefined;
+  private inFlightQ: PendingWrite[] | undefined;
+  private inFlightStart = 0;
+  private inFlightEnd = 0;
   private nextSeq: number;
   /** Highest sequence number whose write is applied and visible to reads. */
   visibleSeq: number;
@@ -136,9 +138,9 @@ export class Committer {
     } catch (e) {
       // A bug, not an I/O fault (those are handled per group): stop writing, settle everyone.
       this.fatal = e;
-      const f = this.inFlight;
-      if (f !== undefined) this.rejectRange(f.q, f.start, f.end, e);
-      this.inFlight = undefined;
+      const q = this.inFlightQ;
+      this.inFlightQ = undefined;
+      if (q !== undefined) this.rejectRange(q, this.inFlightStart, this.inFlightEnd, e);
       this.rejectRange(this.queue, this.queueHead, this.queue.length, e);
     }
     this.queue = [];
@@ -176,7 +178,9 @@ export class Committer {
       this.rejectRange(q, start, end, this.fatal);
       return undefined;
     }
-    this.inFlight = { q, start, end };
+    this.inFlightQ = q;
+    this.inFlightStart = start;
+    this.inFlightEnd = end;
     const buf = this.seal(start, end);
     let wantSync = false;
     for (let i = start; i < end; i++) wantSync ||= q[i]!.sync;
@@ -184,7 +188,7 @@ export class Committer {
       this.wal.append(buf);
     } catch (e) {
       if (this.wal.brokenError !== undefined) this.fatal = readOnlyAfter(e);
-      this.inFlight = undefined;
+      this.inFlightQ = undefined;
       this.rejectRange(q, start, end, e);
       return undefined;
     }
@@ -200,14 +204,14 @@ export class Committer {
           this.apply(q, buf, start, end);
         } catch (e) {
           this.fatal = e;
-          this.inFlight = undefined;
+          this.inFlightQ = undefined;
           this.rejectRange(q, start, end, e);
         }
       },
       (e: unknown) => {
         this.wal.discardTail(buf.length);
         this.fatal = readOnlyAfter(e);
-        this.inFlight = undefined;
+        this.inFlightQ = undefined;
         this.rejectRange(q, start, end, e);
       },
     );
@@ -246,7 +250,7 @@ export class Committer {
     this.visibleSeq = this.nextSeq - 1;
     this.stats.groups++;
     this.stats.records += end - start;
-    this.inFlight = undefined;
+    this.inFlightQ = undefined;
     for (let i = start; i < end; i++) q[i]!.resolve();
     this.noteSettled(end - start);
   }
