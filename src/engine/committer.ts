@@ -69,7 +69,7 @@ export class Committer {
   constructor(private readonly wal: WalWriter, memtable: MemTable, lastSeq: number) { // A
     this.nextSeq = lastSeq + 1;
     this.visibleSeq = lastSeq;
-    this.visit = (key, seq, kind, value) => memtable.add(key, seq, kind, value); // A
+    this.visit = (key, seq, kind, buf, off, len) => memtable.addSlice(key, seq, kind, buf, off, len); // A
   }
 
   /** Queues an unsealed record (header room + batch body); resolves when applied. */

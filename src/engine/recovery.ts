@@ -56,8 +56,8 @@ function replayAll(fs: FileSystem, dir: string, repair: boolean): Replayed { // 
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
   let maxSeqSeen = 0;
-  const visit = (key: string, seq: number, kind: number, value: Uint8Array | undefined): void => { // A
-    memtable.add(key, seq, kind, value);
+  const visit = (key: string, seq: number, kind: number, buf: Uint8Array | undefined, off: number, len: number): void => { // A
+    memtable.addSlice(key, seq, kind, buf, off, len);
   };
   for (let i = 0; i < numbers.length; i++) {
     const path = joinPath(dir, walFileName(numbers[i]!));

@@ -176,8 +176,12 @@ export function recordEntryCount(rec: Uint8Array, recordStart: number): number {
   return getU32(rec, recordStart + WAL_RECORD_HEADER_BYTES);
 }
 
-/** Receives each decoded entry: key as a latin1 string, value as a view into the record. */
-export type BatchVisitor = (key: string, seq: number, kind: number, value: Uint8Array | undefined) => void;
+/**
+ * Receives each decoded entry: the key as a latin1 string; a put's value as
+ * the range buf[valueOff, valueOff + valueLen) of the record (no view object
+ * is made: the memtable keeps the range); for a delete, buf is undefined.
+ */
+export type BatchVisitor = (key: string, seq: number, kind: number, buf: Uint8Array | undefined, valueOff: number, valueLen: number) => void;
 
 /**
  * Decodes the body `buf[start, end)` (start = first byte after the record
@@ -204,10 +208,10 @@ export function decodeBatchBody( // PA
     at = kl.next + kl.value;
     if (kind === KIND_PUT) {
       const vl = getVarint(buf, at, end);
-      visit(key, firstSeq + i, kind, buf.subarray(vl.next, vl.next + vl.value));
+      visit(key, firstSeq + i, kind, buf, vl.next, vl.value);
       at = vl.next + vl.value;
     } else {
-      visit(key, firstSeq + i, kind, undefined);
+      visit(key, firstSeq + i, kind, undefined, 0, 0);
     }
   }
   return count;
