@@ -19,7 +19,7 @@
  * it is reopened, because the file's state is unknown.
  */
 import { IOError, OuroborosError, BudgetExceededError } from "../errors.ts";
-import { decodeBatchBody, recordEntryCount, type BatchVisitor } from "./write-batch.ts";
+import { decodeBatchBody, recordBase, recordEntryCount, type BatchVisitor } from "./write-batch.ts";
 import type { MemTable } from "./memtable/memtable.ts";
 import { sealWalRecord, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import type { WalWriter } from "./wal/writer.ts";
@@ -240,11 +240,13 @@ export class Committer {
 
   /** Applies the group's batches to the memtable (values are views into `buf`), then resolves them in order. */
   private apply(q: PendingWrite[], buf: Uint8Array, start: number, end: number): void { // PA
-    let at = 0;
+    // A lone record is applied from its slab, so versions hold the slab, not a view per record.
+    const base = end - start === 1 ? recordBase(buf) : buf;
+    let at = buf.byteOffset - base.byteOffset;
     for (let i = start; i < end; i++) {
       const w = q[i]!;
       const len = w.rec.length;
-      decodeBatchBody(buf, at + WAL_RECORD_HEADER_BYTES, at + len, w.firstSeq, this.visit, {}, true);
+      decodeBatchBody(base, at + WAL_RECORD_HEADER_BYTES, at + len, w.firstSeq, this.visit, {}, true);
       at += len;
     }
     this.visibleSeq = this.nextSeq - 1;

@@ -139,11 +139,25 @@ export class WriteBatch {
 const SLAB_BYTES = 256 * 1024;
 const SLAB_RECORD_MAX = 4096;
 let slab = new Uint8Array(SLAB_BYTES);
+let slabPrev = slab;
 let slabUsed = 0;
+
+/**
+ * The array that spans the whole buffer under `rec` (its slab, when it was
+ * cut from one), so that what keeps a record's bytes alive is one object per
+ * slab, not one view per record. Records are committed right after they are
+ * cut, so the slab is the current or the previous one; otherwise `rec` itself.
+ */
+export function recordBase(rec: Uint8Array): Uint8Array { // A
+  if (rec.buffer === slab.buffer) return slab;
+  if (rec.buffer === slabPrev.buffer) return slabPrev;
+  return rec;
+}
 
 function allocRecord(n: number): Uint8Array { // A
   if (n > SLAB_RECORD_MAX) return new Uint8Array(n);
   if (slabUsed + n > SLAB_BYTES) {
+    slabPrev = slab;
     slab = new Uint8Array(SLAB_BYTES);
     slabUsed = 0;
   }
