@@ -6,6 +6,7 @@
  * never a value that no batch wrote.
  */
 import { CorruptionError, MemFileSystem, openDB, SeededRandom, silentLog } from "../src/index.ts";
+import { concatBytes } from "../src/encoding/bytes.ts";
 import { WriteBatch } from "../src/engine/write-batch.ts";
 import { sealWalRecord, WAL_RECORD_HEADER_BYTES, walFileName } from "../src/engine/wal/format.ts";
 import { WalWriter } from "../src/engine/wal/writer.ts";
@@ -47,20 +48,13 @@ function mutate(rng: SeededRandom, bytes: Uint8Array): Uint8Array { // A
     case 1: // truncation
       return out.subarray(0, rng.int(out.length + 1));
     case 2: // random garbage appended
-      return concat(out, rng.bytes(new Uint8Array(rng.int(200))));
+      return concatBytes([out, rng.bytes(new Uint8Array(rng.int(200)))]);
     case 3: // a run of random bytes overwritten
       for (let i = rng.int(out.length), n = rng.int(64); n > 0 && i < out.length; i++, n--) out[i] = rng.int(256);
       return out;
     default: // pure garbage
       return rng.bytes(new Uint8Array(rng.int(400)));
   }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array { // A
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
 }
 
 /** Checks every key is one some batch wrote, with its value, and batches are whole. */
