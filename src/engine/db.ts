@@ -6,7 +6,7 @@
  * Every public method validates its arguments first and fails with a typed
  * error (as a rejected promise where it returns one) without changing anything.
  */
-import { ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError, OuroborosError } from "../errors.ts";
+import { ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from "../errors.ts";
 import { bytesToLatin1 } from "../encoding/bytes.ts";
 import { createLog, type ClusterLog } from "../log/clusterlog.ts";
 import { SystemClock } from "../platform/clock.ts";
@@ -284,4 +284,3 @@ export class DB {
   }
 }
 
-export { WriteBatch, OuroborosError };

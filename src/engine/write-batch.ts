@@ -12,7 +12,7 @@ import { assert, CorruptionError, InvalidArgumentError } from "../errors.ts";
 import { latin1Slice, utf8Encode } from "../encoding/bytes.ts";
 import { getU32, putU32 } from "../encoding/fixed.ts";
 import { getVarint, putVarint, varintLength } from "../encoding/varint.ts";
-import { WAL_RECORD_HEADER_BYTES, WAL_RECORD_MAX_PAYLOAD_BYTES } from "./wal/format.ts";
+import { WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
 
 /** Largest key accepted, in bytes. */
@@ -260,4 +260,3 @@ function validateBatchBody(buf: Uint8Array, start: number, end: number, where: {
   return count;
 }
 
-export { WAL_RECORD_MAX_PAYLOAD_BYTES };
