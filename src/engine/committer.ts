@@ -246,7 +246,7 @@ export class Committer {
     for (let i = start; i < end; i++) {
       const w = q[i]!;
       const len = w.rec.length;
-      decodeBatchBody(base, at + WAL_RECORD_HEADER_BYTES, at + len, w.firstSeq, this.visit, {}, true);
+      decodeBatchBody(base, at + WAL_RECORD_HEADER_BYTES, at + len, w.firstSeq, this.visit, undefined, true);
       at += len;
     }
     this.visibleSeq = this.nextSeq - 1;

@@ -166,6 +166,14 @@ function allocRecord(n: number): Uint8Array { // A
   return rec;
 }
 
+/** Copies `src` into `dst` at `at`; a plain loop for small arrays, where `set` costs more than the copy. */
+function copyInto(dst: Uint8Array, at: number, src: Uint8Array): number { // A
+  const n = src.length;
+  if (n > 64) dst.set(src, at);
+  else for (let i = 0; i < n; i++) dst[at + i] = src[i]!;
+  return at + n;
+}
+
 /** Encodes a single put or delete as an unsealed WAL record (the fast path of DB.put/delete). */
 export function singleOpRecord(kind: number, k: Uint8Array, v: Uint8Array | undefined): Uint8Array { // A
   const vlen = v === undefined ? 0 : v.length;
@@ -174,12 +182,10 @@ export function singleOpRecord(kind: number, k: Uint8Array, v: Uint8Array | unde
   let at = BODY_START;
   rec[at++] = kind;
   at = putVarint(rec, at, k.length);
-  rec.set(k, at);
-  at += k.length;
+  at = copyInto(rec, at, k);
   if (v !== undefined) {
     at = putVarint(rec, at, vlen);
-    rec.set(v, at);
-    at += vlen;
+    at = copyInto(rec, at, v);
   }
   assert(at === rec.length, "single-op record length");
   return rec;
@@ -209,21 +215,31 @@ export function decodeBatchBody( // PA
   end: number,
   firstSeq: number,
   visit: BatchVisitor,
-  where: { file?: string; offset?: number } = {},
+  where?: { file?: string; offset?: number },
   trusted = false,
 ): number {
   // `trusted`: the bytes were encoded by this process a moment ago (the commit path).
-  const count = trusted ? getU32(buf, start) : validateBatchBody(buf, start, end, where);
+  // Either way the structure is sound below, so lengths are read without bounds checks
+  // and without allocating (this loop runs once per entry written or replayed).
+  const count = trusted ? getU32(buf, start) : validateBatchBody(buf, start, end, where ?? {});
   let at = start + 4;
   for (let i = 0; i < count; i++) {
     const kind = buf[at++]!;
-    const kl = getVarint(buf, at, end);
-    const key = latin1Slice(buf, kl.next, kl.next + kl.value);
-    at = kl.next + kl.value;
+    let keyLen = 0;
+    for (let scale = 1, b = 0x80; b >= 0x80; scale *= 128) {
+      b = buf[at++]!;
+      keyLen += (b & 0x7f) * scale;
+    }
+    const key = latin1Slice(buf, at, at + keyLen);
+    at += keyLen;
     if (kind === KIND_PUT) {
-      const vl = getVarint(buf, at, end);
-      visit(key, firstSeq + i, kind, buf, vl.next, vl.value);
-      at = vl.next + vl.value;
+      let valueLen = 0;
+      for (let scale = 1, b = 0x80; b >= 0x80; scale *= 128) {
+        b = buf[at++]!;
+        valueLen += (b & 0x7f) * scale;
+      }
+      visit(key, firstSeq + i, kind, buf, at, valueLen);
+      at += valueLen;
     } else {
       visit(key, firstSeq + i, kind, undefined, 0, 0);
     }
