@@ -3,6 +3,7 @@
  * time budget is spent. A failure prints the seed and the command to replay it.
  */
 import { fuzzManifest } from "./manifest.ts";
+import { fuzzSstable } from "./sstable.ts";
 import { fuzzWal } from "./wal.ts";
 
 function parseBudgetMs(text: string | undefined): number { // A
@@ -20,10 +21,12 @@ async function main(): Promise<void> { // A
   const seed = Number(flag("--seed") ?? Date.now() % 1_000_000_000);
   try {
     // The budget is split evenly between the targets.
-    const wal = await fuzzWal(seed, Number.MAX_SAFE_INTEGER, budgetMs / 2, () => Date.now());
+    const wal = await fuzzWal(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
     process.stdout.write(`fuzz wal: ${wal.cases} cases from seed ${seed}: ${wal.opened} opened, ${wal.corrupt} CorruptionError, 0 other failures\n`);
-    const man = await fuzzManifest(seed, Number.MAX_SAFE_INTEGER, budgetMs / 2, () => Date.now());
+    const man = await fuzzManifest(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
     process.stdout.write(`fuzz manifest: ${JSON.stringify(man)} from seed ${seed}, 0 other failures\n`);
+    const sst = await fuzzSstable(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
+    process.stdout.write(`fuzz sstable: ${JSON.stringify(sst)} from seed ${seed}, 0 other failures\n`);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\nreplay: npm run fuzz -- --seed <the seed above> --budget 1s\n`);
     process.exitCode = 1;
