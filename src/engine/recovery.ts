@@ -92,7 +92,8 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
 /**
  * After a repair skipped damage, the logs still hold the holes, and a later
  * open without repair would stop at them again. So the recovered state is
- * written to a fresh log (fsynced with its directory), and only then are the
+ * written to a fresh log (the newest version of every key, tombstones
+ * included; fsynced with its directory), and only then are the
  * old logs renamed `*.pre-repair` (kept, never deleted). A crash in between
  * leaves old and new logs side by side, which replay to the same state.
  */
@@ -114,8 +115,11 @@ async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts
     const it = r.memtable.iterator();
     for (it.seekFirst(); it.valid(); it.next()) {
       const e = it.visible(r.lastSeq);
-      if (e === undefined || e.kind !== KIND_PUT) continue;
-      batch.put(latin1ToBytes(it.key()), e.value!);
+      if (e === undefined) continue;
+      // Tombstones are kept: once tables exist, a delete known only to the WAL
+      // must still hide the older value in a table.
+      if (e.kind === KIND_PUT) batch.put(latin1ToBytes(it.key()), e.value!);
+      else batch.delete(latin1ToBytes(it.key()));
       keys++;
       if (batch.byteLength >= 1024 * 1024) flushBatch();
     }

@@ -129,6 +129,26 @@ describe("WAL recovery", () => {
     await db.close();
   });
 
+  test("the log written by repair keeps tombstones (they must hide older values in tables)", async () => {
+    const fs = new MemFileSystem();
+    let db = await openDB("/db", { fs, log: silentLog() });
+    const starts: number[] = [];
+    for (const k of ["a0", "a1", "a2", "a3"]) {
+      starts.push(db.stats().walBytes);
+      await db.put(k, "v");
+    }
+    await db.delete("a2");
+    expect((await db.verify()).files[0]!.records).toBe(5);
+    await db.close();
+    fs.flipBit(`/db/${walFileName(1)}`, starts[1]! + WAL_RECORD_HEADER_BYTES + 3, 0); // damage a1's record
+    db = await openDB("/db", { fs, repair: true, log: silentLog() });
+    const report = await db.verify();
+    expect(report.files.length).toBe(1);
+    expect(report.files[0]!.entries).toBe(3); // a0 and a3 as puts, a2 as a tombstone
+    expect(await db.get("a2")).toBeUndefined();
+    await db.close();
+  });
+
   test("repair mode skips the damaged record and keeps the rest", async () => {
     const fs = new MemFileSystem();
     const [offs] = writeLogs(fs, [batchesOf(4, "a"), batchesOf(2, "b")]);
