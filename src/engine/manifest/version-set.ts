@@ -19,8 +19,12 @@
  * Cost sketch: an edit is one ~100-byte write and one fsync (~1-10 ms on a
  * real disk), plus O(files) CPU to build the next version; a rotation adds a
  * snapshot write (~50 bytes per file) and four fsyncs.
+ *
+ * `load` is the read-only open: it replays the manifest CURRENT names and
+ * writes nothing (no rotation, no CURRENT rewrite, no cleanup, a torn tail
+ * left as it is); the set it returns refuses every change with ReadOnlyError.
  */
-import { ClosedError, InvalidArgumentError } from "../../errors.ts";
+import { ClosedError, InvalidArgumentError, ReadOnlyError } from "../../errors.ts";
 import type { FileSystem } from "../../platform/fs.ts";
 import { joinPath } from "../../platform/fs.ts";
 import { systemRandom, type Random } from "../../platform/random.ts";
@@ -36,7 +40,7 @@ export const MANIFEST_ROTATE_BYTES_DEFAULT = 4 * 1024 * 1024;
 export interface VersionSetOptions {
   /** Start a new manifest once the live one holds this many bytes (default 4 MiB). */
   manifestRotateBytes?: number;
-  /** recover(): replay this manifest instead of the one CURRENT names (see findNewestValidManifest); CURRENT is rewritten. */
+  /** recover() and load(): replay this manifest instead of the one CURRENT names (see findNewestValidManifest); recover() rewrites CURRENT, load() does not. */
   manifestNumber?: number;
   /** create(): initial counters (defaults 1, 0, 0), e.g. to start above the numbers of existing logs. */
   nextFileNumber?: number;
@@ -78,6 +82,7 @@ export class VersionSet {
   private needsRotation = true;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readOnlyMode = false;
 
   private constructor(fs: FileSystem, dir: string, random: Random, options: VersionSetOptions, state: SetState, fileNumberNext: number) { // A
     const rotateBytes = options.manifestRotateBytes ?? MANIFEST_ROTATE_BYTES_DEFAULT;
@@ -134,6 +139,29 @@ export class VersionSet {
     return vs;
   }
 
+  /**
+   * The read-only open: replays the manifest CURRENT names (or
+   * `options.manifestNumber`) into a VersionSet without writing a byte, so
+   * a torn tail stays on disk and the next read-write recover() drops it.
+   * CorruptionError if CURRENT or the manifest is missing or damaged, as for
+   * recover(). logAndApply, newFileNumber and rotation throw ReadOnlyError.
+   */
+  static async load(fs: FileSystem, dir: string, options: VersionSetOptions = {}): Promise<VersionSet> { // PA
+    const from = options.manifestNumber ?? readCurrent(fs, dir);
+    const st = replayManifest(fs, dir, from);
+    const state: SetState = { levels: st.levels, lastSeq: st.lastSeq, logNumber: st.logNumber, compactPointers: st.compactPointers };
+    const vs = new VersionSet(fs, dir, systemRandom(), options, state, st.nextFileNumber);
+    vs.readOnlyMode = true;
+    vs.manifestNumberLive = from;
+    vs.recoveryInfo = { fromManifest: from, records: st.records, tornTailBytes: st.tornTailBytes };
+    return vs;
+  }
+
+  /** Whether this set came from load(): it can be read but never changed. */
+  get readOnly(): boolean { // A
+    return this.readOnlyMode;
+  }
+
   /** The current version (not referenced for the caller: ref() it to keep its files alive). */
   current(): Version { // A
     return this.cur;
@@ -160,6 +188,7 @@ export class VersionSet {
 
   /** A new file number, never handed out before (made durable by the next edit or rotation). */
   newFileNumber(): number { // A
+    if (this.readOnlyMode) throw new ReadOnlyError(this.dir);
     return this.fileNumberNext++;
   }
 
@@ -197,6 +226,7 @@ export class VersionSet {
    * starts a new manifest.
    */
   logAndApply(edit: VersionEdit): Promise<Version> { // PA
+    if (this.readOnlyMode) return Promise.reject(new ReadOnlyError(this.dir));
     const run = this.queue.then(() => this.applyNow(edit));
     this.queue = run.catch(() => undefined);
     return run;
@@ -245,6 +275,7 @@ export class VersionSet {
    * manifest stays live and the next edit tries again.
    */
   private async rotate(state: SetState): Promise<void> { // PA
+    if (this.readOnlyMode) throw new ReadOnlyError(this.dir);
     const n = this.newFileNumber();
     const w = ManifestWriter.create(this.fs, this.dir, n, this.random.nextU32(), this.snapshotOf(state));
     try {
