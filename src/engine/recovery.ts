@@ -11,7 +11,8 @@ import { joinPath, type FileHandle, type FileSystem } from "../platform/fs.ts";
 import type { Random } from "../platform/random.ts";
 import { KIND_PUT, MemTable } from "./memtable/memtable.ts";
 import { WriteBatch } from "./write-batch.ts";
-import { parseWalFileName, sealWalRecord, walFileName, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
+import { listDbFiles, maxFileNumber } from "./files.ts";
+import { sealWalRecord, walFileName, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import { replayWal, type WalReplayResult } from "./wal/reader.ts";
 import { WalWriter } from "./wal/writer.ts";
 
@@ -32,14 +33,9 @@ export interface RecoveryOptions {
   random: Random;
 }
 
-/** Log numbers of the WAL files in `dir`, ascending. */
+/** Log numbers of the WAL files in `dir`, ascending (names classified by files.ts). */
 export function listWalNumbers(fs: FileSystem, dir: string): number[] { // A
-  const numbers: number[] = [];
-  for (const name of fs.list(dir)) {
-    const n = parseWalFileName(name);
-    if (n !== undefined) numbers.push(n);
-  }
-  return numbers.sort((a, b) => a - b);
+  return listDbFiles(fs, dir).logs;
 }
 
 interface Replayed {
@@ -98,8 +94,9 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
  * leaves old and new logs side by side, which replay to the same state.
  */
 async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts: RecoveryOptions): Promise<void> { // PA
-  const newest = r.numbers.length === 0 ? 0 : r.numbers[r.numbers.length - 1]!;
-  const writer = WalWriter.create(fs, dir, newest + 1, opts.random.nextU32());
+  // Above every number in use, set-aside copies included, so no evidence is overwritten.
+  const fresh = maxFileNumber(listDbFiles(fs, dir)) + 1;
+  const writer = WalWriter.create(fs, dir, fresh, opts.random.nextU32());
   let seq = Math.max(r.lastSeq, r.maxSeqSeen) + 1;
   let keys = 0;
   try {
@@ -130,7 +127,7 @@ async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts
   }
   for (const n of r.numbers) fs.rename(joinPath(dir, walFileName(n)), joinPath(dir, `${walFileName(n)}.pre-repair`));
   await fs.syncDir(dir);
-  opts.log.warn("wal.repaired", { dir, keys, log: walFileName(newest + 1), retired: r.numbers.map(walFileName) });
+  opts.log.warn("wal.repaired", { dir, keys, log: walFileName(fresh), retired: r.numbers.map(walFileName) });
 }
 
 /**
