@@ -47,3 +47,13 @@ export async function dbContents(db: DB, o: IterateOptions = {}): Promise<Array<
   for await (const [k, v] of db.iterate(o)) out.push([hex(k), hex(v)]);
   return out;
 }
+
+/** Unsigned bytewise order of latin1 strings, written out instead of trusting `<`. */
+export function compareLatin1(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const d = a.charCodeAt(i) - b.charCodeAt(i);
+    if (d !== 0) return d;
+  }
+  return a.length - b.length;
+}

@@ -76,41 +76,32 @@ export class MergingCursor implements KeyCursor {
   }
 
   seekFirst(): void { // A
-    for (let i = 0; i < this.children.length; i++) {
-      this.children[i].seekFirst();
-      this.load(i);
-    }
-    this.forward = true;
-    this.pickSmallest();
+    this.positionAll((c) => c.seekFirst(), true);
   }
 
   seekLast(): void { // A
-    for (let i = 0; i < this.children.length; i++) {
-      this.children[i].seekLast();
-      this.load(i);
-    }
-    this.forward = false;
-    this.pickLargest();
+    this.positionAll((c) => c.seekLast(), false);
   }
 
   /** First key >= key. */
   seek(key: string): void { // A
-    for (let i = 0; i < this.children.length; i++) {
-      this.children[i].seek(key);
-      this.load(i);
-    }
-    this.forward = true;
-    this.pickSmallest();
+    this.positionAll((c) => c.seek(key), true);
   }
 
   /** Last key <= key. */
   seekForPrev(key: string): void { // A
+    this.positionAll((c) => c.seekForPrev(key), false);
+  }
+
+  /** Positions every child with `move`, then takes the smallest (forward) or largest key. */
+  private positionAll(move: (child: KeyCursor) => void, forward: boolean): void { // A
     for (let i = 0; i < this.children.length; i++) {
-      this.children[i].seekForPrev(key);
+      move(this.children[i]);
       this.load(i);
     }
-    this.forward = false;
-    this.pickLargest();
+    this.forward = forward;
+    if (forward) this.pickSmallest();
+    else this.pickLargest();
   }
 
   next(): void { // A

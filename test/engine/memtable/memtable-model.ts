@@ -5,6 +5,7 @@
  */
 import fc from "fast-check";
 import { KIND_DELETE, KIND_PUT, type MemEntry } from "../../../src/engine/memtable/memtable.ts";
+import { compareLatin1 } from "../../support/model.ts";
 
 export interface ModelEntry {
   seq: number;
@@ -12,15 +13,7 @@ export interface ModelEntry {
   value: Uint8Array | undefined;
 }
 
-/** Unsigned bytewise order of latin1 strings, written out instead of trusting `<`. */
-export function compareLatin1(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+export { compareLatin1 };
 
 export class Model {
   readonly versions = new Map<string, ModelEntry[]>();

@@ -9,6 +9,7 @@ import { TableBuilder, type TableBuilderOptions } from "../../../src/engine/ssta
 import { TableReader, type BlockCacheLike } from "../../../src/engine/sstable/table-reader.ts";
 import type { TableProperties } from "../../../src/engine/sstable/properties.ts";
 import type { MemEntry } from "../../../src/engine/cursor.ts";
+import { compareLatin1 } from "../../support/model.ts";
 
 export interface Entry {
   key: string;
@@ -17,15 +18,7 @@ export interface Entry {
   value: Uint8Array | undefined;
 }
 
-/** Unsigned bytewise order of latin1 strings, written out instead of trusting `<`. */
-export function compareLatin1(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const d = a.charCodeAt(i) - b.charCodeAt(i);
-    if (d !== 0) return d;
-  }
-  return a.length - b.length;
-}
+export { compareLatin1 };
 
 /** Table order: key ascending, then seq descending. */
 export function sortEntries(entries: Entry[]): Entry[] {
