@@ -19,6 +19,7 @@
  * per step that follows a modification, nothing otherwise.
  */
 import { assert } from "../../errors.ts";
+import { lowerBound } from "../lower-bound.ts";
 
 /** Keys per leaf and children per inner node. 32, 64 and 128 came out within noise in a scratch comparison; 64 keeps the insert memmove short. */
 export const SORTED_INDEX_FANOUT = 64;
@@ -48,17 +49,6 @@ class Inner<V> {
   }
 }
 
-/** Index of the first element >= key. */
-function lowerBound(a: string[], key: string): number { // A
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (a[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Index of the first element > key. */
 function upperBound(a: string[], key: string): number { // A

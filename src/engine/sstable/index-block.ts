@@ -17,6 +17,7 @@ import { CorruptionError } from "../../errors.ts";
 import { latin1Slice, putLatin1 } from "../../encoding/bytes.ts";
 import { getVarint, putVarint, varintLength } from "../../encoding/varint.ts";
 import { BLOCK_TRAILER_BYTES } from "./format.ts";
+import { lowerBound } from "../lower-bound.ts";
 
 /**
  * A short key s with a <= s < b (a < b), or a itself when a == b. Shortening
@@ -108,12 +109,5 @@ export function decodeIndex(contents: Uint8Array, file: string, at: number, data
 
 /** First block whose separator is >= key (== block count when none). */
 export function findBlock(separators: string[], key: string): number { // A
-  let lo = 0;
-  let hi = separators.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (separators[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+  return lowerBound(separators, key);
 }

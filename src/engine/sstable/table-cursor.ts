@@ -15,18 +15,8 @@ import type { KeyCursor, MemEntry } from "../cursor.ts";
 import type { DecodedBlock } from "./block-reader.ts";
 import { SST_KIND_PUT } from "./format.ts";
 import type { TableReader } from "./table-reader.ts";
+import { lowerBound } from "../lower-bound.ts";
 
-/** First index in sorted keys with keys[i] >= key (keys.length when none). */
-function lowerBound(keys: string[], key: string): number { // A
-  let lo = 0;
-  let hi = keys.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (keys[mid]! < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 export class TableCursor implements KeyCursor {
   private blk: DecodedBlock | undefined = undefined;
