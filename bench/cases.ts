@@ -56,14 +56,28 @@ export interface Sink {
   timing(t: Timing): void;
 }
 
+/**
+ * Fixed-size byte strings stored back to back in one buffer; `at(i)` makes a
+ * view on demand. Holding 3M views up front (the first version of this
+ * harness) put 550 MB of long-lived objects in the JS heap, which taxed the
+ * garbage collector of every engine that allocates on the JS heap.
+ */
+export class Column {
+  constructor(private readonly buf: Uint8Array, private readonly size: number, readonly length: number) {} // A
+
+  at(i: number): Uint8Array { // A
+    return this.buf.subarray(i * this.size, (i + 1) * this.size);
+  }
+}
+
 export interface Dataset {
   /** Zero-padded decimal counters, ASCII: "0000000000000000", "0000000000000001", ... */
-  seqKeys: Uint8Array[];
+  seqKeys: Column;
   /** Uniformly random 16-byte keys (distinct with overwhelming probability). */
-  randKeys: Uint8Array[];
-  values: Uint8Array[];
+  randKeys: Column;
+  values: Column;
   /** Random keys for the single-put cases, one per operation. */
-  singleKeys: Uint8Array[];
+  singleKeys: Column;
   /** Indices into randKeys for readrandom, uniform with replacement. */
   readOrder: Uint32Array;
 }
@@ -86,20 +100,13 @@ function randomBytes(next: () => number, length: number): Uint8Array { // A
   return new Uint8Array(words.buffer, 0, length);
 }
 
-/** Views of `size` bytes each over one backing buffer (one allocation, no per-entry copies). */
-function slices(buf: Uint8Array, size: number, count: number): Uint8Array[] { // A
-  const out = new Array<Uint8Array>(count);
-  for (let i = 0; i < count; i++) out[i] = buf.subarray(i * size, (i + 1) * size);
-  return out;
-}
-
-function sequentialKeys(count: number): Uint8Array[] { // A
+function sequentialKeys(count: number): Column { // A
   const buf = new Uint8Array(count * KEY_BYTES);
   for (let i = 0; i < count; i++) {
     const digits = String(i).padStart(KEY_BYTES, "0");
     for (let j = 0; j < KEY_BYTES; j++) buf[i * KEY_BYTES + j] = digits.charCodeAt(j);
   }
-  return slices(buf, KEY_BYTES, count);
+  return new Column(buf, KEY_BYTES, count);
 }
 
 export function makeDataset(o: CaseOptions, seed: number): Dataset { // A
@@ -108,9 +115,9 @@ export function makeDataset(o: CaseOptions, seed: number): Dataset { // A
   for (let i = 0; i < o.reads; i++) readOrder[i] = next() % o.keys;
   return {
     seqKeys: sequentialKeys(o.keys),
-    randKeys: slices(randomBytes(next, o.keys * KEY_BYTES), KEY_BYTES, o.keys),
-    values: slices(randomBytes(next, o.keys * VALUE_BYTES), VALUE_BYTES, o.keys),
-    singleKeys: slices(randomBytes(next, o.single * KEY_BYTES), KEY_BYTES, o.single),
+    randKeys: new Column(randomBytes(next, o.keys * KEY_BYTES), KEY_BYTES, o.keys),
+    values: new Column(randomBytes(next, o.keys * VALUE_BYTES), VALUE_BYTES, o.keys),
+    singleKeys: new Column(randomBytes(next, o.single * KEY_BYTES), KEY_BYTES, o.single),
     readOrder,
   };
 }
@@ -218,7 +225,7 @@ async function runSingle(engine: Engine, data: Dataset, o: CaseOptions, sink: Si
 
 // The timed loops. Each returns seconds; nothing but the engine call happens inside.
 
-async function fill(engine: Engine, keys: readonly Uint8Array[], values: readonly Uint8Array[], batch: number): Promise<number> { // A
+async function fill(engine: Engine, keys: Column, values: Column, batch: number): Promise<number> { // A
   collectGarbage();
   const n = keys.length;
   const t0 = performance.now();
@@ -230,7 +237,7 @@ async function singleAwait(engine: Engine, data: Dataset): Promise<number> { // 
   const keys = data.singleKeys;
   const values = data.values;
   const t0 = performance.now();
-  for (let i = 0; i < keys.length; i++) await engine.put!(keys[i], values[i % values.length]);
+  for (let i = 0; i < keys.length; i++) await engine.put!(keys.at(i), values.at(i % values.length));
   return (performance.now() - t0) / 1000;
 }
 
@@ -238,7 +245,7 @@ function singleSync(engine: Engine, data: Dataset): number { // A
   const keys = data.singleKeys;
   const values = data.values;
   const t0 = performance.now();
-  for (let i = 0; i < keys.length; i++) engine.putSync!(keys[i], values[i % values.length]);
+  for (let i = 0; i < keys.length; i++) engine.putSync!(keys.at(i), values.at(i % values.length));
   return (performance.now() - t0) / 1000;
 }
 
@@ -248,7 +255,7 @@ async function readRandomAwait(engine: Engine, data: Dataset): Promise<[number, 
   let misses = 0;
   const t0 = performance.now();
   for (let i = 0; i < order.length; i++) {
-    if ((await engine.get!(keys[order[i]])) === undefined) misses++;
+    if ((await engine.get!(keys.at(order[i]))) === undefined) misses++;
   }
   return [(performance.now() - t0) / 1000, misses];
 }
@@ -259,7 +266,7 @@ function readRandomSync(engine: Engine, data: Dataset): [number, number] { // A
   let misses = 0;
   const t0 = performance.now();
   for (let i = 0; i < order.length; i++) {
-    if (engine.getSync!(keys[order[i]]) === undefined) misses++;
+    if (engine.getSync!(keys.at(order[i])) === undefined) misses++;
   }
   return [(performance.now() - t0) / 1000, misses];
 }
@@ -279,8 +286,8 @@ async function checkValuesSample(engine: Engine, data: Dataset): Promise<void> {
   const n = data.randKeys.length;
   const step = Math.max(1, Math.floor(n / 1000));
   for (let i = 0; i < n; i += step) {
-    const got = engine.getSync !== undefined ? engine.getSync(data.randKeys[i]) : await engine.get!(data.randKeys[i]);
-    if (got === undefined || !sameBytes(got, data.values[i])) {
+    const got = engine.getSync !== undefined ? engine.getSync(data.randKeys.at(i)) : await engine.get!(data.randKeys.at(i));
+    if (got === undefined || !sameBytes(got, data.values.at(i))) {
       throw new Error(`${engine.name}: the value read for key #${i} differs from the value written`);
     }
   }

@@ -15,6 +15,7 @@
  */
 import { join } from "node:path";
 import type { DB } from "../src/index.ts";
+import type { Column } from "./cases.ts";
 
 export const ENGINE_NAMES = ["ours", "classic-level", "lmdb", "better-sqlite3"] as const;
 export type EngineName = (typeof ENGINE_NAMES)[number];
@@ -30,7 +31,7 @@ export interface Engine {
   readonly apis: Readonly<Record<string, string>>;
   open(dir: string): Promise<void>;
   /** Writes keys[start..end) with values[start..end) as one atomic batch, awaited. */
-  putBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number): Promise<void>;
+  putBatch(keys: Column, values: Column, start: number, end: number): Promise<void>;
   put?(key: Uint8Array, value: Uint8Array): Promise<void>;
   putSync?(key: Uint8Array, value: Uint8Array): void;
   get?(key: Uint8Array): Promise<Uint8Array | undefined>;
@@ -128,10 +129,10 @@ class OursEngine implements Engine {
     this.db = await this.mod.openDB(dir);
   }
 
-  async putBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number): Promise<void> { // A
+  async putBatch(keys: Column, values: Column, start: number, end: number): Promise<void> { // A
     const db = this.db!;
     const b = db.batch();
-    for (let i = start; i < end; i++) b.put(keys[i], values[i]);
+    for (let i = start; i < end; i++) b.put(keys.at(i), values.at(i));
     await db.write(b);
   }
 
@@ -191,9 +192,9 @@ class ClassicLevelEngine implements Engine {
     await this.db.open();
   }
 
-  async putBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number): Promise<void> { // A
+  async putBatch(keys: Column, values: Column, start: number, end: number): Promise<void> { // A
     const b = this.db.batch();
-    for (let i = start; i < end; i++) b.put(keys[i], values[i]);
+    for (let i = start; i < end; i++) b.put(keys.at(i), values.at(i));
     await b.write(this.writeOptions);
   }
 
@@ -244,10 +245,10 @@ class LmdbEngine implements Engine {
     this.db = this.mod.open({ path: dir, noSync: true, compression: false, keyEncoding: "binary", encoding: "binary" });
   }
 
-  async putBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number): Promise<void> { // A
+  async putBatch(keys: Column, values: Column, start: number, end: number): Promise<void> { // A
     const db = this.db;
     let last: Promise<boolean> | undefined;
-    for (let i = start; i < end; i++) last = db.put(keys[i], values[i]);
+    for (let i = start; i < end; i++) last = db.put(keys.at(i), values.at(i));
     await last;
   }
 
@@ -293,7 +294,7 @@ class SqliteEngine implements Engine {
   private insert: any;
   private select: any;
   private scanAll: any;
-  private insertMany: ((keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number) => void) | undefined;
+  private insertMany: ((keys: Column, values: Column, start: number, end: number) => void) | undefined;
 
   private constructor(private readonly Database: any) {} // A
 
@@ -314,17 +315,17 @@ class SqliteEngine implements Engine {
     this.scanAll = db.prepare("SELECT k, v FROM kv ORDER BY k").raw();
     const insert = this.insert;
     this.insertMany = db.transaction(function insertRange( // A
-      keys: readonly Uint8Array[],
-      values: readonly Uint8Array[],
+      keys: Column,
+      values: Column,
       start: number,
       end: number,
     ): void {
-      for (let i = start; i < end; i++) insert.run(keys[i], values[i]);
+      for (let i = start; i < end; i++) insert.run(keys.at(i), values.at(i));
     });
     this.db = db;
   }
 
-  async putBatch(keys: readonly Uint8Array[], values: readonly Uint8Array[], start: number, end: number): Promise<void> { // A
+  async putBatch(keys: Column, values: Column, start: number, end: number): Promise<void> { // A
     this.insertMany!(keys, values, start, end);
   }
 
