@@ -178,7 +178,9 @@ export class BlockIter {
       grown.set(this.keyBuf.subarray(0, shared), 0);
       this.keyBuf = grown;
     }
-    this.keyBuf.set(data.subarray(keyStart, keyStart + unshared), shared);
+    // A byte loop, not set(subarray): allocating the view cost more than copying a short key (~+10% gets/s).
+    const keyBuf = this.keyBuf;
+    for (let i = 0; i < unshared; i++) keyBuf[shared + i] = data[keyStart + i]!;
     this.keyLen = keyLen;
     this.kind = kind;
     this.seq = seq;
@@ -192,6 +194,11 @@ export class BlockIter {
   private varint(end: number): number { // PA
     const data = this.block.data;
     let at = this.p;
+    // One-byte varints (lengths, small seqs) are most of them: no loop.
+    if (at < end && data[at]! < 0x80) {
+      this.p = at + 1;
+      return data[at]!;
+    }
     let result = 0;
     let scale = 1;
     for (let i = 0; i < 8; i++) {

@@ -108,7 +108,12 @@ export class BloomBuilder {
 
 /** A filter read from a table. `valid` is false when the block's shape is impossible. */
 export class BloomFilter {
-  private constructor(private readonly bits: Uint8Array, private readonly probes: number) {} // A
+  /** Lines in the filter (bits.length / 64, >= 1), computed once at decode. */
+  private readonly lines: number;
+
+  private constructor(private readonly bits: Uint8Array, private readonly probes: number) { // A
+    this.lines = bits.length / LINE_BYTES;
+  }
 
   /** undefined when the contents are not a filter (k out of range or too few bits); empty contents give a filter that always says maybe. */
   static decode(contents: Uint8Array): BloomFilter | undefined { // PA
@@ -125,7 +130,12 @@ export class BloomFilter {
     if (k === 0) return true;
     const bits = this.bits;
     hashKey(key);
-    const line = (hashLo % (bits.length / LINE_BYTES)) * LINE_BYTES;
+    // hashLo % lines without `%`, which on a uint32 above 2^31 is a slow
+    // floating-point fmod in V8. Both are < 2^32, so the
+    // rounded quotient's floor is exact (the true quotient is at least
+    // 2^-32 of itself below the next integer, far above double precision).
+    const n = this.lines;
+    const line = (hashLo - Math.floor(hashLo / n) * n) * LINE_BYTES;
     let h = hashHi;
     for (let j = 0; j < k; j++) {
       const bit = h >>> 23;

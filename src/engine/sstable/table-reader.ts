@@ -6,7 +6,9 @@
  *
  * Cost sketch of a point lookup (`get`): one Bloom probe (a hash of the key
  * and 7 bit tests); on a maybe, a binary search over the in-memory
- * separators (~15 string compares for 28k blocks = 116 MB), then the block
+ * separators (~15 compares for 28k blocks = 116 MB, made on their 6-byte
+ * prefixes held as numbers in one array: ~120 ns instead of ~190 ns over
+ * the scattered strings), then the block
  * from the cache or one positional read of ~4 KiB (a few us) plus its CRC
  * (~11 us at 370 MB/s), then a binary search over ~16 restart points and at
  * most 16 entry decodes compared in place. A miss on the filter costs no I/O.
@@ -19,7 +21,7 @@ import type { MemEntry } from "../cursor.ts";
 import { BlockIter, BlockReader, decodeBlock, type DecodedBlock } from "./block-reader.ts";
 import { BloomFilter } from "./bloom.ts";
 import { BLOCK_TRAILER_BYTES, checkBlock, decodeFooter, SST_FOOTER_BYTES, type BlockHandle, type Footer } from "./format.ts";
-import { decodeIndex, findBlock, type TableIndex } from "./index-block.ts";
+import { decodeIndex, findBlockByPrefix, separatorPrefixes, type TableIndex } from "./index-block.ts";
 import { decodeProperties, type TableProperties } from "./properties.ts";
 import { TableCursor } from "./table-cursor.ts";
 
@@ -96,6 +98,8 @@ export class TableReader {
   private getIter: BlockIter | undefined = undefined;
   /** Block cache keys, made once per block: building the string per lookup cost more than the lookup. */
   private readonly cacheKeys: Array<string | undefined> = [];
+  /** The separators' 6-byte prefixes as numbers (index-block.ts, findBlockByPrefix). */
+  private readonly sepPrefixes: Float64Array;
 
   private constructor( // A
     private readonly handle: FileHandle,
@@ -103,7 +107,9 @@ export class TableReader {
     readonly fileNumber: number,
     private readonly cache: BlockCacheLike | undefined,
     private readonly meta: TableMeta,
-  ) {}
+  ) {
+    this.sepPrefixes = separatorPrefixes(meta.index.separators);
+  }
 
   /** Opens table `fileNumber` at `path`: reads footer, index, filter and properties only. */
   static open(fs: FileSystem, path: string, fileNumber: number, cache?: BlockCacheLike): TableReader { // PA
@@ -141,7 +147,7 @@ export class TableReader {
 
   /** First data block that can hold key (blockCount when none). */
   findBlock(key: string): number { // A
-    return findBlock(this.meta.index.separators, key);
+    return findBlockByPrefix(this.meta.index.separators, this.sepPrefixes, key);
   }
 
   /** Newest version of key with seq <= snapshotSeq (a delete has kind 0), or undefined. */
@@ -149,7 +155,7 @@ export class TableReader {
     this.checkOpen();
     if (!this.meta.filter.mayContain(key)) return undefined;
     const seps = this.meta.index.separators;
-    let bi = findBlock(seps, key);
+    let bi = findBlockByPrefix(seps, this.sepPrefixes, key);
     if (bi >= seps.length) return undefined;
     const block = this.block(bi, true);
     const it = this.getIter ?? (this.getIter = new BlockIter(block));
