@@ -18,6 +18,7 @@
 import { CorruptionError } from "../../errors.ts";
 import { crc32c, crc32cUpdate, maskCrc, unmaskCrc } from "../../encoding/crc32c.ts";
 import { getU16, getU32, getU64, putU16, putU32, putU64 } from "../../encoding/fixed.ts";
+import { checksumSeedOf } from "../wal/format.ts";
 
 export const MANIFEST_MAGIC = new Uint8Array([0x4f, 0x55, 0x52, 0x4f, 0x42, 0x4d, 0x41, 0x4e]); // "OUROBMAN"
 export const MANIFEST_FORMAT_VERSION = 1;
@@ -41,12 +42,8 @@ export function parseManifestFileName(name: string): number | undefined { // A
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
-/** CRC32C of the salt's 4 little-endian bytes: the start value of every record checksum. */
-export function manifestChecksumSeed(salt: number): number { // PA
-  const b = new Uint8Array(4);
-  putU32(b, 0, salt);
-  return crc32c(b);
-}
+/** CRC32C of the salt's 4 little-endian bytes: the start value of every record checksum (same rule as the WAL). */
+export const manifestChecksumSeed = checksumSeedOf;
 
 export function encodeManifestHeader(manifestNumber: number, salt: number): Uint8Array { // PA
   const out = new Uint8Array(MANIFEST_FILE_HEADER_BYTES);
