@@ -1,0 +1,58 @@
+/**
+ * Which versions a compaction keeps. Versions of one user key arrive newest
+ * first; a reader at snapshot s sees the newest version with seq <= s, and
+ * the latest reader (no snapshot) sees the newest version of all.
+ *
+ * - A version is visible to snapshot s iff seq <= s < (seq of the next newer
+ *   version of the key, kept or not). The newest version is visible to the
+ *   latest reader. A version visible to nobody is dropped: no reader can
+ *   ever ask for it again (snapshots taken later see the newest version).
+ * - A tombstone may be dropped only at the bottom (no older data for the key
+ *   exists outside the compaction's inputs) and only if no snapshot is older
+ *   than it (seq <= oldest snapshot): then every reader that sees it would
+ *   see "absent" anyway, and every older version of the key is invisible to
+ *   all readers, so those go too.
+ * Cost: O(log snapshots) per version (a binary search), no allocation.
+ */
+import { SST_KIND_DELETE } from "../sstable/format.ts";
+
+export class VersionFilter {
+  private key: string | undefined = undefined;
+  private newerSeq = Number.POSITIVE_INFINITY;
+  private dropRest = false;
+
+  /** `snapshots`: live snapshot sequence numbers, ascending. */
+  constructor(private readonly snapshots: readonly number[], private readonly bottommost: boolean) {} // A
+
+  /** Whether to keep this version. Versions must come in table order (key ascending, seq descending). */
+  keep(key: string, seq: number, kind: number): boolean { // PA
+    if (key !== this.key) {
+      this.key = key;
+      this.newerSeq = Number.POSITIVE_INFINITY;
+      this.dropRest = false;
+    }
+    if (this.dropRest) return false;
+    const newer = this.newerSeq;
+    this.newerSeq = seq;
+    if (!this.visible(seq, newer)) return false;
+    if (kind === SST_KIND_DELETE && this.bottommost && (this.snapshots.length === 0 || seq <= this.snapshots[0]!)) {
+      this.dropRest = true;
+      return false;
+    }
+    return true;
+  }
+
+  /** Some reader sees a version at seq whose next newer version is at `newer`. */
+  private visible(seq: number, newer: number): boolean { // PA
+    if (newer === Number.POSITIVE_INFINITY) return true;
+    const s = this.snapshots;
+    let lo = 0;
+    let hi = s.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (s[mid]! < seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < s.length && s[lo]! < newer;
+  }
+}
