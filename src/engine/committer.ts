@@ -63,13 +63,38 @@ export class Committer {
   /** Set once the log is in an unknown state; every later write fails with it. */
   fatal: unknown = undefined;
   readonly stats: CommitStats = { groups: 0, syncs: 0, records: 0, walBytesWritten: 0 };
+  /** Tasks waiting to run between groups (exclusive()); each never rejects, its caller's promise carries the outcome. */
+  private between: Array<() => Promise<void>> = [];
   private readonly startDrain = (): void => this.drain(); // A
-  private readonly visit: BatchVisitor;
+  private visit!: BatchVisitor;
+  private wal!: WalWriter;
 
-  constructor(private readonly wal: WalWriter, memtable: MemTable, lastSeq: number) { // A
+  /**
+   * `gate`, when given, runs before every group: it returns a promise when
+   * the group must wait (a memtable rotation, a write stall), undefined to
+   * go on. A rejected gate rejects the waiting group with that error (the
+   * database stays writable); the gate decides whether to fail again.
+   */
+  constructor( // A
+    wal: WalWriter,
+    memtable: MemTable,
+    lastSeq: number,
+    private readonly gate?: () => Promise<void> | undefined,
+  ) {
     this.nextSeq = lastSeq + 1;
     this.visibleSeq = lastSeq;
+    this.switchTo(wal, memtable);
+  }
+
+  /** Points the next groups at a new log and memtable (rotation; call only from the gate, between groups). */
+  switchTo(wal: WalWriter, memtable: MemTable): void { // A
+    this.wal = wal;
     this.visit = (key, seq, kind, buf, off, len) => memtable.addSlice(key, seq, kind, buf, off, len); // A
+  }
+
+  /** Sequence number the next write gets, minus one: every write before it is applied or failed. */
+  get lastAssignedSeq(): number { // A
+    return this.nextSeq - 1;
   }
 
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
@@ -84,6 +109,21 @@ export class Committer {
       this.queue.push({ rec, sync, firstSeq: 0, resolve, reject });
       this.queuedBytes += rec.length;
       this.submitted++;
+      if (!this.draining) {
+        this.draining = true;
+        queueMicrotask(this.startDrain);
+      }
+    });
+  }
+
+  /**
+   * Runs `task` between two groups: no group is in flight while it runs and
+   * none starts until it settles (a rotation switches log and memtable this
+   * way). Resolves or rejects with the task's outcome.
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> { // A
+    return new Promise<T>((resolve, reject) => {
+      this.between.push(() => task().then(resolve, reject)); // A
       if (!this.draining) {
         this.draining = true;
         queueMicrotask(this.startDrain);
@@ -125,8 +165,19 @@ export class Committer {
    */
   private drain(): void { // PA
     try {
-      while (this.queueHead < this.queue.length) {
+      for (;;) {
+        const task = this.between.shift();
+        if (task !== undefined) {
+          task().then(this.startDrain, this.startDrain);
+          return;
+        }
+        if (this.queueHead >= this.queue.length) break;
         if (this.queueHead >= 4096) this.compactQueue();
+        const wait = this.gate?.();
+        if (wait !== undefined) {
+          wait.then(this.startDrain, (e: unknown) => this.failWaitingGroup(e));
+          return;
+        }
         const start = this.queueHead;
         const end = this.groupEnd(start);
         const pending = this.writeGroup(start, end);
@@ -149,6 +200,14 @@ export class Committer {
     const waiters = this.idle;
     this.idle = [];
     for (const w of waiters) w();
+  }
+
+  /** The gate failed: the group that waited for it is rejected with that error; draining goes on. */
+  private failWaitingGroup(e: unknown): void { // A
+    const start = this.queueHead;
+    const end = this.groupEnd(start);
+    this.rejectRange(this.queue, start, end, e);
+    this.drain();
   }
 
   /** Drops settled entries from the front (no group is in flight when this runs). */

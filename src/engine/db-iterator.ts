@@ -2,10 +2,11 @@
  * The user-facing iterator: walks user keys in unsigned bytewise order (or
  * reverse) within bounds, at a fixed sequence number, skipping keys whose
  * newest visible version is a tombstone. It reads from any `KeyCursor`
- * (cursor.ts: today the memtable's; with SSTables, a merging cursor over all sources).
+ * (cursor.ts: a merging cursor over memtables and tables).
  *
- * The iterator holds a snapshot until it is exhausted or `return()`ed (a
- * `for await` loop that breaks calls it), so the versions it reads stay.
+ * The iterator holds a snapshot, and through `onFinish` the tree's files,
+ * until it is exhausted, fails, or is `return()`ed (a `for await` loop that
+ * breaks calls it), so the versions it reads stay.
  */
 import { ClosedError, InvalidArgumentError } from "../errors.ts";
 import { bytesToLatin1, latin1ToBytes } from "../encoding/bytes.ts";
@@ -95,6 +96,7 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
     private readonly ownsSnapshot: boolean,
     private readonly isClosed: () => boolean,
     options: IterateOptions,
+    private readonly onFinish?: () => void,
   ) {
     const limit = options.limit;
     if (limit !== undefined && (typeof limit !== "number" || Number.isNaN(limit) || limit < 0)) {
@@ -126,21 +128,27 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
 
   /** The next entry, or undefined at the end. Synchronous: the engine's data is in memory or in positional reads. */
   nextSync(): [Uint8Array, Uint8Array] | undefined { // A
-    if (this.done) return undefined;
     if (this.isClosed()) {
       this.finish();
       throw new ClosedError();
     }
-    const seq = this.snapshot.checkedSeq();
-    if (!this.started) this.position();
-    else this.step();
-    for (; this.yielded < this.limit && this.cursor.valid(); this.step()) {
-      const key = this.cursor.key();
-      if (!this.inRange(key)) break;
-      const e = this.cursor.visible(seq);
-      if (e === undefined || e.kind !== KIND_PUT) continue;
-      this.yielded++;
-      return [this.wantKeys ? latin1ToBytes(key) : EMPTY, this.wantValues ? e.value!.slice() : EMPTY];
+    if (this.done) return undefined;
+    try {
+      const seq = this.snapshot.checkedSeq();
+      if (!this.started) this.position();
+      else this.step();
+      for (; this.yielded < this.limit && this.cursor.valid(); this.step()) {
+        const key = this.cursor.key();
+        if (!this.inRange(key)) break;
+        const e = this.cursor.visible(seq);
+        if (e === undefined || e.kind !== KIND_PUT) continue;
+        this.yielded++;
+        return [this.wantKeys ? latin1ToBytes(key) : EMPTY, this.wantValues ? e.value!.slice() : EMPTY];
+      }
+    } catch (e) {
+      // A damaged block or a released snapshot: the iterator is over, and lets go of what it holds.
+      this.finish();
+      throw e;
     }
     this.finish();
     return undefined;
@@ -183,6 +191,10 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
   private finish(): void { // A
     if (this.done) return;
     this.done = true;
-    if (this.ownsSnapshot) this.snapshot.release();
+    try {
+      if (this.ownsSnapshot) this.snapshot.release();
+    } finally {
+      this.onFinish?.();
+    }
   }
 }

@@ -1,7 +1,8 @@
 /**
- * `openDB` and `DB`: the engine's only door. This slice of the engine keeps
- * all data in the memtable and the WAL (flushing to SSTables comes with the
- * LSM issue); the WAL is replayed on open.
+ * `openDB` and `DB`: the engine's only door. Writes go through the group
+ * committer into the WAL and the memtable; the LSM tree (tree/) rotates
+ * full memtables, flushes them to level-0 tables and compacts in the
+ * background; reads merge the memtables and the tables at one sequence number.
  *
  * Every public method validates its arguments first and fails with a typed
  * error (as a rejected promise where it returns one) without changing anything.
@@ -15,13 +16,16 @@ import { dirName, joinPath, type FileLock, type FileSystem } from "../platform/f
 import { nodeFileSystem } from "../platform/node-fs.ts";
 import { Committer } from "./committer.ts";
 import { DBIterator, toKeyRange, type IterateOptions } from "./db-iterator.ts";
-import { KIND_DELETE, KIND_PUT, type MemTable } from "./memtable/memtable.ts";
+import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
 import { resolveOptions, type DBOptions, type ResolvedOptions } from "./options.ts";
-import { recoverDatabase, listWalNumbers } from "./recovery.ts";
+import { listDbFiles } from "./files.ts";
 import { Snapshot, SnapshotList } from "./snapshot.ts";
-import { verifyLogs, type VerifyReport } from "./verify.ts";
+import { verifyDatabase, type VerifyReport } from "./verify.ts";
 import { checkKey, checkValue, singleOpRecord, WriteBatch } from "./write-batch.ts";
-import type { WalWriter } from "./wal/writer.ts";
+import { openTree } from "./tree/open.ts";
+import type { Tree } from "./tree/tree.ts";
+import { treeStats, type LevelStats } from "./tree/stats.ts";
+import type { KeyRange as CompactionRange } from "./compaction/task.ts";
 
 export interface WriteOptions {
   /** fsync before resolving (default: the database's `sync` option). */
@@ -34,12 +38,14 @@ export interface ReadOptions {
 
 export interface DBStats {
   profile: string;
+  compaction: string;
   /** Highest sequence number visible to reads. */
   sequence: number;
   /** Bytes appended to the WAL since open. */
   bytesWritten: number;
   /** Current size of the active WAL file. */
   walBytes: number;
+  /** Logs the tree still needs: the active one and those of memtables waiting for flush. */
   walFiles: number;
   memtableBytes: number;
   memtableKeys: number;
@@ -49,6 +55,35 @@ export interface DBStats {
   syncs: number;
   batchesWritten: number;
   liveSnapshots: number;
+  openIterators: number;
+  /** Immutable memtables waiting for flush. */
+  immutableMemtables: number;
+  /** Per level: table files and bytes. */
+  levels: LevelStats[];
+  /** Level-0 files plus non-empty deeper levels: the sources a read may visit. */
+  sortedRuns: number;
+  /** Bytes in table files. */
+  tableBytes: number;
+  /** (WAL + flush + compaction bytes written) / user bytes written, since open; 0 before any write. */
+  writeAmplification: number;
+  flushes: number;
+  compactions: number;
+  trivialMoves: number;
+  compactionBytesRead: number;
+  compactionBytesWritten: number;
+  writeStalls: number;
+  /** A background flush or compaction failed and nothing has succeeded since (its message), or undefined. */
+  backgroundError: string | undefined;
+  blockCache: { capacityBytes: number; usedBytes: number; hitRate: number; hits: number; misses: number };
+  tableCache: { capacity: number; open: number; hits: number; misses: number };
+}
+
+/** Range for `compact`: bounds as in iterate (all optional: the whole key space). */
+export interface CompactRange {
+  gt?: Uint8Array | string;
+  gte?: Uint8Array | string;
+  lt?: Uint8Array | string;
+  lte?: Uint8Array | string;
 }
 
 const LOCK_FILE = "LOCK";
@@ -63,9 +98,11 @@ export async function openDB(path: string, options: DBOptions = {}): Promise<DB>
   const lock = fs.lock(joinPath(path, LOCK_FILE));
   try {
     const random = options.random ?? systemRandom();
-    const r = await recoverDatabase(fs, path, { readOnly: o.readOnly, repair: o.repair, log, random });
-    log.info("db.open", { path, sequence: r.lastSeq, logs: r.replays.length, keys: r.memtable.keyCount });
-    return new DB(path, fs, o, log, lock, r.memtable, r.writer, r.lastSeq);
+    const snapshots = new SnapshotList();
+    const { tree, recovery } = await openTree(fs, path, o, log, random, snapshots);
+    const v = tree.readState.version;
+    log.info("db.open", { path, sequence: recovery.lastSeq, logs: recovery.replays.length, keys: recovery.memtable.keyCount, tables: v.fileCount });
+    return new DB(path, fs, o, log, lock, tree, snapshots, recovery.lastSeq);
   } catch (e) {
     lock.release();
     throw e;
@@ -81,7 +118,8 @@ async function prepareDirectory(fs: FileSystem, path: string, o: ResolvedOptions
     await fs.syncDir(dirName(path));
     return;
   }
-  if (o.errorIfExists && listWalNumbers(fs, path).length > 0) {
+  const f = o.errorIfExists ? listDbFiles(fs, path) : undefined;
+  if (f !== undefined && (f.logs.length > 0 || f.tables.length > 0 || f.manifests.length > 0 || f.current)) {
     throw new InvalidArgumentError(`a database already exists at ${path} (errorIfExists is on)`);
   }
 }
@@ -90,10 +128,8 @@ export class DB {
   private closing: Promise<void> | undefined;
   private closed = false;
   private readonly committer: Committer | undefined;
-  private readonly snapshots = new SnapshotList();
   private readonly readSeqFallback: number;
-  /** WAL files in the directory; this slice never adds or retires one after open. */
-  private readonly walFileCount: number;
+  private readonly iterators = new Set<DBIterator>();
 
   /** Use `openDB`. */
   constructor( // A
@@ -102,13 +138,19 @@ export class DB {
     private readonly options: ResolvedOptions,
     private readonly log: ClusterLog,
     private readonly lock: FileLock,
-    private readonly memtable: MemTable,
-    private readonly wal: WalWriter | undefined,
+    private readonly tree: Tree,
+    private readonly snapshots: SnapshotList,
     lastSeq: number,
   ) {
-    this.committer = wal === undefined ? undefined : new Committer(wal, memtable, lastSeq);
+    const wal = tree.activeWal;
+    this.committer = wal === undefined ? undefined : new Committer(wal, tree.readState.mem, lastSeq, () => tree.gate()); // A
+    if (this.committer !== undefined) tree.attach(this.committer);
     this.readSeqFallback = lastSeq;
-    this.walFileCount = listWalNumbers(fs, path).length;
+    // A replayed log bigger than a memtable is sealed and flushed right away.
+    if (this.committer !== undefined && tree.readState.mem.sizeBytes >= options.memtableBytes) {
+      this.committer.exclusive(() => tree.rotate()).catch((e: unknown) => log.warn("db.open.flush-failed", { error: String(e) })); // A
+    }
+    tree.worker.schedule();
   }
 
   /** The value of `key`, or undefined if absent. */
@@ -125,7 +167,7 @@ export class DB {
     this.checkOpen();
     const k = bytesToLatin1(checkKey(key));
     const seq = this.readSeq(options);
-    const e = this.memtable.get(k, seq);
+    const e = this.tree.get(k, seq);
     return e === undefined || e.kind !== KIND_PUT ? undefined : e.value!.slice();
   }
 
@@ -164,7 +206,11 @@ export class DB {
     }
   }
 
-  /** Entries in unsigned bytewise key order (or reverse) within the given bounds, at one point in time. */
+  /**
+   * Entries in unsigned bytewise key order (or reverse) within the given
+   * bounds, at one point in time. The iterator keeps the files it reads
+   * until it ends or is return()ed.
+   */
   iterate(options: IterateOptions = {}): DBIterator { // A
     this.checkOpen();
     if (options === null || typeof options !== "object") throw new InvalidArgumentError("iterate options must be an object");
@@ -175,12 +221,29 @@ export class DB {
     options.snapshot?.checkedSeq();
     const own = options.snapshot === undefined;
     const snap = options.snapshot ?? this.snapshot();
+    let tc;
     try {
-      return new DBIterator(this.memtable.iterator(), range, snap, own, () => this.closed || this.closing !== undefined, options);
+      tc = this.tree.cursor();
     } catch (e) {
       if (own) snap.release();
       throw e;
     }
+    let it: DBIterator | undefined = undefined;
+    const onFinish = (): void => { // A
+      if (it !== undefined) this.iterators.delete(it);
+      tc.close();
+      // Files an older version kept alive may be obsolete now.
+      if (!this.closed && this.tree.readState.version !== undefined) this.tree.removeObsoleteFiles();
+    };
+    try {
+      it = new DBIterator(tc.cursor, range, snap, own, () => this.closed || this.closing !== undefined, options, onFinish); // A
+    } catch (e) {
+      if (own) snap.release();
+      tc.close();
+      throw e;
+    }
+    this.iterators.add(it);
+    return it;
   }
 
   /** A frozen view of the database for reads; release it when done. */
@@ -190,43 +253,71 @@ export class DB {
   }
 
   /**
-   * Waits for every write issued so far and makes all of them durable (fsync).
-   * With the LSM issue this also writes the memtable to an SSTable.
+   * Waits for every write issued so far, then writes the memtable to a
+   * table (fsynced and named in the manifest): afterwards all of those
+   * writes are durable and the WAL holds none of them.
    */
   async flush(): Promise<void> { // A
     this.checkOpen();
     if (this.committer === undefined) return;
     await this.committer.whenSettled();
     if (this.committer.fatal !== undefined) throw this.committer.fatal;
-    await this.wal!.sync();
+    await this.tree.flushAll();
+  }
+
+  /**
+   * Compacts the tables holding keys in `range` (default: everything) as
+   * far down as the strategy goes, after flushing the memtable. Shadowed
+   * versions no snapshot can see, and deletions at the bottom, are dropped.
+   */
+  async compact(range: CompactRange = {}): Promise<void> { // A
+    this.checkOpen();
+    if (range === null || typeof range !== "object") throw new InvalidArgumentError("compact range must be an object");
+    const r = toKeyRange(range);
+    if (this.committer === undefined) throw new ReadOnlyError(this.path);
+    const span: CompactionRange = {};
+    if (r.lower !== undefined) span.smallest = r.lower;
+    if (r.upper !== undefined) span.largest = r.upper;
+    await this.flush();
+    await this.tree.worker.compact(span, false);
+  }
+
+  /**
+   * The idle hook (for the mobile profile, which does no compaction on its
+   * own): one bounded compaction step if the strategy finds one worth
+   * doing. Resolves whether any work was done.
+   */
+  async maintain(): Promise<boolean> { // A
+    this.checkOpen();
+    if (this.committer === undefined) return false;
+    return this.tree.worker.compact(undefined, true);
   }
 
   /** Re-reads every file and checks every checksum; reports per file. */
   async verify(): Promise<VerifyReport> { // A
     this.checkOpen();
     if (this.committer !== undefined) await this.committer.whenSettled();
-    return verifyLogs(this.fs, this.path);
+    return verifyDatabase(this.fs, this.path, this.tree);
   }
 
   stats(): DBStats { // A
     const c = this.committer?.stats;
-    return {
+    const base = {
       profile: this.options.profile,
+      compaction: this.options.compaction,
       sequence: this.visibleSeq(),
       bytesWritten: c?.walBytesWritten ?? 0,
-      walBytes: this.wal?.size ?? 0,
-      walFiles: this.walFileCount,
-      memtableBytes: this.memtable.sizeBytes,
-      memtableKeys: this.memtable.keyCount,
-      memtableVersions: this.memtable.versionCount,
+      walBytes: this.tree.activeWal?.size ?? 0,
       writeGroups: c?.groups ?? 0,
       syncs: c?.syncs ?? 0,
       batchesWritten: c?.records ?? 0,
       liveSnapshots: this.snapshots.size,
+      openIterators: this.iterators.size,
     };
+    return { ...base, ...treeStats(this.tree, c?.walBytesWritten ?? 0) };
   }
 
-  /** Settles pending writes, fsyncs the log and releases the lock. Idempotent. */
+  /** Settles pending writes, flushes the memtable, fsyncs, and releases the lock. Idempotent. */
   close(): Promise<void> { // A
     this.closing ??= this.doClose();
     return this.closing;
@@ -237,23 +328,32 @@ export class DB {
   }
 
   private async doClose(): Promise<void> { // PA
+    let failure: unknown = undefined;
     try {
+      for (const it of [...this.iterators]) void it.return();
       if (this.committer !== undefined) {
         await this.committer.whenIdle();
-        if (this.committer.fatal === undefined) await this.wal!.sync();
+        if (this.committer.fatal === undefined) {
+          // A clean close leaves the data in tables, so the next open replays no log.
+          // Best effort: if it fails (a full disk), the log still holds everything.
+          await this.tree.flushAll().catch((e: unknown) => this.log.warn("db.close.flush-failed", { path: this.path, error: String(e) })); // A
+        }
+        const wal = this.tree.activeWal;
+        if (this.committer.fatal === undefined && wal !== undefined && wal.brokenError === undefined) await wal.sync();
       }
     } catch (e) {
+      failure = e;
       this.log.error("db.close.sync-failed", { path: this.path, error: String(e) });
-      throw e;
-    } finally {
-      this.closed = true;
-      try {
-        this.wal?.close();
-      } finally {
-        this.lock.release();
-        this.log.info("db.close", { path: this.path });
-      }
     }
+    this.closed = true;
+    try {
+      await this.tree.close();
+      await this.tree.vs.close();
+    } finally {
+      this.lock.release();
+      this.log.info("db.close", { path: this.path });
+    }
+    if (failure !== undefined) throw failure;
   }
 
   private visibleSeq(): number { // A
@@ -283,4 +383,3 @@ export class DB {
     return options.sync;
   }
 }
-

@@ -22,6 +22,27 @@ export interface DBOptions {
   cacheBytes?: number;
   walMaxBytes?: number;
   vlogFileBytes?: number;
+  /** Data block size of SSTables, in bytes before the trailer (default 4096). */
+  blockBytes?: number;
+  /** Bloom filter bits per key; 0 for no filter (default 10, about 1% false positives). */
+  bloomBitsPerKey?: number;
+  /** Size at which compaction cuts its output files (default: server 32 MiB, mobile and background 4 MiB). */
+  targetFileBytes?: number;
+  /** Leveled: level-0 files that start a compaction into level 1 (default 4). */
+  l0CompactionTrigger?: number;
+  /**
+   * Writes stall (wait for compaction) while this many sorted runs sit in
+   * level 0 (default: leveled 20, tiered 24). In mobile mode this is the
+   * cap that forces a bounded merge step (default 12).
+   */
+  maxSortedRuns?: number;
+  /** Leveled: size of level 1 (default: server 64 MiB, mobile and background 8 MiB); each deeper level is `levelSizeRatio` times bigger. */
+  level1Bytes?: number;
+  levelSizeRatio?: number;
+  /** Tiered: largest allowed space amplification, in percent of the oldest run, before a full merge (default 200). */
+  maxSpaceAmplificationPercent?: number;
+  /** Open table files kept by the table cache (default: server 1000, mobile 64, background 16). */
+  tableCacheFiles?: number;
   /** Default durability of writes: fsync before a write resolves (default false). */
   sync?: boolean;
   readOnly?: boolean;
@@ -40,6 +61,15 @@ export interface DBOptions {
 export interface ResolvedOptions {
   profile: Profile;
   compaction: CompactionStrategy;
+  blockBytes: number;
+  bloomBitsPerKey: number;
+  targetFileBytes: number;
+  l0CompactionTrigger: number;
+  maxSortedRuns: number;
+  level1Bytes: number;
+  levelSizeRatio: number;
+  maxSpaceAmplificationPercent: number;
+  tableCacheFiles: number;
   valueThreshold: number;
   memtableBytes: number;
   cacheBytes: number;
@@ -55,11 +85,34 @@ export interface ResolvedOptions {
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-const PROFILE_DEFAULTS: Record<Profile, Omit<ResolvedOptions, "profile" | "sync" | "readOnly" | "createIfMissing" | "errorIfExists" | "repair">> = {
-  server: { compaction: "leveled", valueThreshold: 4096, memtableBytes: 64 * MiB, cacheBytes: 256 * MiB, walMaxBytes: 10 * GiB, vlogFileBytes: 1 * GiB },
-  mobile: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 16 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB },
-  background: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 4 * MiB, cacheBytes: 4 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB },
+interface ProfileDefaults {
+  compaction: CompactionStrategy;
+  valueThreshold: number;
+  memtableBytes: number;
+  cacheBytes: number;
+  walMaxBytes: number;
+  vlogFileBytes: number;
+  targetFileBytes: number;
+  level1Bytes: number;
+  tableCacheFiles: number;
+}
+
+const PROFILE_DEFAULTS: Record<Profile, ProfileDefaults> = {
+  server: { compaction: "leveled", valueThreshold: 4096, memtableBytes: 64 * MiB, cacheBytes: 256 * MiB, walMaxBytes: 10 * GiB, vlogFileBytes: 1 * GiB, targetFileBytes: 32 * MiB, level1Bytes: 64 * MiB, tableCacheFiles: 1000 },
+  mobile: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 16 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 64 },
+  background: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 4 * MiB, cacheBytes: 4 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 16 },
 };
+
+/** Default sorted-run limit per strategy (a stall limit for leveled and tiered, the merge cap for mobile). */
+const MAX_SORTED_RUNS: Record<CompactionStrategy, number> = { leveled: 20, tiered: 24, mobile: 12 };
+
+function nonNegativeInt(name: string, v: unknown, fallback: number): number { // A
+  if (v === undefined) return fallback;
+  if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidArgumentError(`option ${name} must be a non-negative integer, got ${String(v)}`);
+  }
+  return v;
+}
 
 function positiveInt(name: string, v: unknown, fallback: number): number { // A
   if (v === undefined) return fallback;
@@ -88,9 +141,24 @@ export function resolveOptions(options: DBOptions): ResolvedOptions { // A
   if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
   const profile = oneOf("profile", options.profile, ["server", "mobile", "background"] as const, "server");
   const d = PROFILE_DEFAULTS[profile];
+  const compaction = oneOf("compaction", options.compaction, ["leveled", "tiered", "mobile"] as const, d.compaction);
+  const l0CompactionTrigger = positiveInt("l0CompactionTrigger", options.l0CompactionTrigger, 4);
+  const maxSortedRuns = positiveInt("maxSortedRuns", options.maxSortedRuns, Math.max(MAX_SORTED_RUNS[compaction], l0CompactionTrigger + 1));
+  if (maxSortedRuns < 2) throw new InvalidArgumentError(`option maxSortedRuns must be at least 2, got ${maxSortedRuns}`);
+  const levelSizeRatio = positiveInt("levelSizeRatio", options.levelSizeRatio, 10);
+  if (levelSizeRatio < 2) throw new InvalidArgumentError(`option levelSizeRatio must be at least 2, got ${levelSizeRatio}`);
   return {
     profile,
-    compaction: oneOf("compaction", options.compaction, ["leveled", "tiered", "mobile"] as const, d.compaction),
+    compaction,
+    blockBytes: positiveInt("blockBytes", options.blockBytes, 4096),
+    bloomBitsPerKey: nonNegativeInt("bloomBitsPerKey", options.bloomBitsPerKey, 10),
+    targetFileBytes: positiveInt("targetFileBytes", options.targetFileBytes, d.targetFileBytes),
+    l0CompactionTrigger,
+    maxSortedRuns,
+    level1Bytes: positiveInt("level1Bytes", options.level1Bytes, d.level1Bytes),
+    levelSizeRatio,
+    maxSpaceAmplificationPercent: positiveInt("maxSpaceAmplificationPercent", options.maxSpaceAmplificationPercent, 200),
+    tableCacheFiles: positiveInt("tableCacheFiles", options.tableCacheFiles, d.tableCacheFiles),
     valueThreshold: positiveInt("valueThreshold", options.valueThreshold, d.valueThreshold),
     memtableBytes: positiveInt("memtableBytes", options.memtableBytes, d.memtableBytes),
     cacheBytes: positiveInt("cacheBytes", options.cacheBytes, d.cacheBytes),

@@ -1,7 +1,8 @@
 /**
- * Opening a database: replay every WAL file, oldest first, into a fresh
- * memtable, then continue the newest log (cut back to its last valid record)
- * or start the first one. See SPEC.md, "Recovery", for what each kind of
+ * Opening a database: replay the WAL files the manifest still needs (number
+ * >= its log number; older ones are flushed to tables already), oldest
+ * first, into a fresh memtable, then continue the newest log (cut back to
+ * its last valid record) or start a new one. See SPEC.md, "Recovery", for what each kind of
  * damage means and what `repair` changes.
  */
 import { CorruptionError } from "../errors.ts";
@@ -31,6 +32,10 @@ export interface RecoveryOptions {
   log: ClusterLog;
   /** Draws the salt of every new log. */
   random: Random;
+  /** Logs below this number are obsolete (their data is in tables) and not replayed (default 0: all). */
+  minLogNumber?: number;
+  /** Hands out the number of a new log (the version set's newFileNumber). */
+  newLogNumber: () => number;
 }
 
 /** Log numbers of the WAL files in `dir`, ascending (names classified by files.ts). */
@@ -46,9 +51,9 @@ interface Replayed {
   maxSeqSeen: number;
 }
 
-function replayAll(fs: FileSystem, dir: string, repair: boolean): Replayed { // PA
+function replayAll(fs: FileSystem, dir: string, repair: boolean, minLogNumber: number): Replayed { // PA
   const memtable = new MemTable();
-  const numbers = listWalNumbers(fs, dir);
+  const numbers = listWalNumbers(fs, dir).filter((n) => n >= minLogNumber);
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
   let maxSeqSeen = 0;
@@ -69,7 +74,7 @@ function replayAll(fs: FileSystem, dir: string, repair: boolean): Replayed { // 
 }
 
 export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA
-  const r = replayAll(fs, dir, opts.repair);
+  const r = replayAll(fs, dir, opts.repair, opts.minLogNumber ?? 0);
   for (const rep of r.replays) reportDamage(rep, opts.log);
   if (!opts.readOnly) {
     let kept = false;
@@ -81,7 +86,7 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
       return recoverDatabase(fs, dir, { ...opts, repair: false });
     }
   }
-  const writer = opts.readOnly ? undefined : continueNewestLog(fs, dir, r, opts.random);
+  const writer = opts.readOnly ? undefined : continueNewestLog(fs, dir, r, opts);
   return { memtable: r.memtable, lastSeq: Math.max(r.lastSeq, r.maxSeqSeen), writer, replays: r.replays };
 }
 
@@ -95,7 +100,8 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
  */
 async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts: RecoveryOptions): Promise<void> { // PA
   // Above every number in use, set-aside copies included, so no evidence is overwritten.
-  const fresh = maxFileNumber(listDbFiles(fs, dir)) + 1;
+  let fresh = opts.newLogNumber();
+  while (fresh <= maxFileNumber(listDbFiles(fs, dir))) fresh = opts.newLogNumber();
   const writer = WalWriter.create(fs, dir, fresh, opts.random.nextU32());
   let seq = Math.max(r.lastSeq, r.maxSeqSeen) + 1;
   let keys = 0;
@@ -175,8 +181,9 @@ function reportDamage(r: WalReplayResult, log: ClusterLog): void { // A
   }
 }
 
-function continueNewestLog(fs: FileSystem, dir: string, r: Replayed, random: Random): WalWriter { // PA
-  if (r.numbers.length === 0) return WalWriter.create(fs, dir, 1, random.nextU32());
+function continueNewestLog(fs: FileSystem, dir: string, r: Replayed, opts: RecoveryOptions): WalWriter { // PA
+  const random = opts.random;
+  if (r.numbers.length === 0) return WalWriter.create(fs, dir, opts.newLogNumber(), random.nextU32());
   const newest = r.numbers[r.numbers.length - 1]!;
   const rep = r.replays[r.replays.length - 1]!;
   if (rep.logNumber === undefined) {

@@ -28,6 +28,11 @@ export class SnapshotList {
     return min;
   }
 
+  /** Every sequence number some reader still sees, ascending, once each. */
+  sequences(): number[] { // A
+    return [...this.counts.keys()].sort((a, b) => a - b);
+  }
+
   get size(): number { // A
     return this.liveCount;
   }

@@ -9,3 +9,4 @@ export * from "./mem-fs.ts";
 export * from "./fault-fs.ts";
 export * from "./clock.ts";
 export * from "./random.ts";
+export * from "./yield.ts";

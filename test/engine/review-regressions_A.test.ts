@@ -6,9 +6,8 @@
 import { describe, expect, test } from "vitest";
 import { CorruptionError, MemFileSystem, WriteBatch, openDB, silentLog, type DB } from "../../src/index.ts";
 import { checksumSeedOf, sealWalRecord, WAL_RECORD_HEADER_BYTES, walFileName } from "../../src/engine/wal/format.ts";
-import { dec } from "../support/tmp.ts";
+import { dec, killedCopy, onlyLog } from "../support/tmp.ts";
 
-const LOG = `/db/${walFileName(1)}`;
 
 /** Puts key i -> value i with sync; returns each record's offset in log 1. */
 async function fill(db: DB, n: number, tag = "k"): Promise<number[]> {
@@ -22,10 +21,11 @@ async function fill(db: DB, n: number, tag = "k"): Promise<number[]> {
 
 describe("review: recovery", () => {
   test("writes made after a repair-mode open survive the next normal open", async () => {
-    const fs = new MemFileSystem();
+    let fs = new MemFileSystem();
     let db = await openDB("/db", { fs, log: silentLog() });
     const offs = await fill(db, 4);
-    await db.close();
+    fs = await killedCopy(db, fs);
+    const LOG = onlyLog(fs);
     fs.flipBit(LOG, offs[1]! + WAL_RECORD_HEADER_BYTES + 6, 2); // rot inside record k1
     db = await openDB("/db", { fs, repair: true, log: silentLog() });
     expect(dec(await db.get("k3"))).toBe("v3"); // salvaged by repair
@@ -55,10 +55,11 @@ describe("review: recovery", () => {
   });
 
   test("the .damaged copy is durable before the log is cut", async () => {
-    const fs = new MemFileSystem();
+    let fs = new MemFileSystem();
     let db = await openDB("/db", { fs, log: silentLog() });
     const offs = await fill(db, 6);
-    await db.close();
+    fs = await killedCopy(db, fs);
+    const LOG = onlyLog(fs);
     fs.flipBit(LOG, offs[2]! + WAL_RECORD_HEADER_BYTES + 6, 3);
     db = await openDB("/db", { fs, log: silentLog() }); // copies k2..k5 aside, cuts the log
     await db.put("x", "y", { sync: true }); // makes the cut durable
@@ -73,7 +74,7 @@ describe("review: recovery", () => {
   });
 
   test("repair mode does not replay a WAL record embedded in a user value", async () => {
-    const fs = new MemFileSystem();
+    let fs = new MemFileSystem();
     let db = await openDB("/db", { fs, log: silentLog() });
     await db.put("first", "1", { sync: true }); // seq 1
     const fake = new WriteBatch().put("injected", "evil").toRecord();
@@ -81,7 +82,8 @@ describe("review: recovery", () => {
     const carrierAt = db.stats().walBytes;
     await db.put("carrier", fake, { sync: true }); // seq 2, its value is a valid record
     await db.put("last", "3", { sync: true });
-    await db.close();
+    fs = await killedCopy(db, fs);
+    const LOG = onlyLog(fs);
     fs.flipBit(LOG, carrierAt + 1, 0); // rot in the carrier's checksum
     db = await openDB("/db", { fs, repair: true, log: silentLog() });
     expect(await db.get("injected")).toBeUndefined(); // a write nobody made
@@ -89,10 +91,11 @@ describe("review: recovery", () => {
   });
 
   test("repair mode can open a log whose header has one rotten bit", async () => {
-    const fs = new MemFileSystem();
+    let fs = new MemFileSystem();
     let db = await openDB("/db", { fs, log: silentLog() });
     await fill(db, 3);
-    await db.close();
+    fs = await killedCopy(db, fs);
+    const LOG = onlyLog(fs);
     fs.flipBit(LOG, 2, 0);
     const r = await openDB("/db", { fs, repair: true, log: silentLog() }).catch((e: unknown) => e);
     expect(r).not.toBeInstanceOf(CorruptionError);
@@ -100,10 +103,11 @@ describe("review: recovery", () => {
   });
 
   test("sequence numbers of records set aside as damaged are not reused", async () => {
-    const fs = new MemFileSystem();
+    let fs = new MemFileSystem();
     let db = await openDB("/db", { fs, log: silentLog() });
     const offs = await fill(db, 6);
-    await db.close();
+    fs = await killedCopy(db, fs);
+    const LOG = onlyLog(fs);
     fs.flipBit(LOG, offs[2]! + WAL_RECORD_HEADER_BYTES + 6, 2); // k2..k5 are set aside
     db = await openDB("/db", { fs, log: silentLog() });
     await db.put("c", "3");

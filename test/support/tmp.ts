@@ -18,3 +18,22 @@ export async function collect(it: AsyncIterable<[Uint8Array, Uint8Array]>): Prom
   for await (const [k, v] of it) out.push([dec(k)!, dec(v)!]);
   return out;
 }
+
+/**
+ * The database's files as a killed process leaves them (the OS keeps what
+ * was written; nothing was flushed to tables by a clean close): a clone of
+ * `fs` taken now. The original handle is closed afterwards, on the old file
+ * system, so tests that damage the WAL find their records there.
+ */
+export async function killedCopy<T>(db: { close(): Promise<void> }, fs: { clone(): T }): Promise<T> { // A
+  const copy = fs.clone();
+  await db.close();
+  return copy;
+}
+
+/** Path of the only WAL file in `dir` (tests of WAL damage). */
+export function onlyLog(fs: { list(dir: string): string[] }, dir = "/db"): string { // A
+  const logs = fs.list(dir).filter((n) => /^\d+\.log$/.test(n));
+  if (logs.length !== 1) throw new Error(`expected one log in ${dir}, found ${JSON.stringify(logs)}`);
+  return `${dir}/${logs[0]}`;
+}

@@ -157,6 +157,17 @@ export class VersionSet {
     return vs;
   }
 
+  /**
+   * A read-only, empty set for a read-only open of a directory that has no
+   * manifest (a new or a WAL-only database): no files, log number 0.
+   */
+  static emptyReadOnly(fs: FileSystem, dir: string): VersionSet { // A
+    const state: SetState = { levels: emptyLevels(), lastSeq: 0, logNumber: 0, compactPointers: new Map() };
+    const vs = new VersionSet(fs, dir, systemRandom(), {}, state, 1);
+    vs.readOnlyMode = true;
+    return vs;
+  }
+
   /** Whether this set came from load(): it can be read but never changed. */
   get readOnly(): boolean { // A
     return this.readOnlyMode;

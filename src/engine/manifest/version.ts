@@ -1,7 +1,9 @@
 /**
  * A Version: the immutable set of live table files, per level, at one point
  * in the manifest's history. Level 0 files may overlap and are kept newest
- * first (descending file number); every other level is a sorted run of
+ * first (descending maxSeq, then descending file number: a tiered merge of
+ * old runs gets a new, higher number but keeps its old sequence range, and
+ * the runs of level 0 never overlap in sequence ranges); every other level is a sorted run of
  * non-overlapping files kept by ascending smallest key.
  *
  * Versions are reference counted: the version set holds its current one,
@@ -81,7 +83,7 @@ export function emptyLevels(): FileMeta[][] { // A
 }
 
 function sortLevel(level: number, files: FileMeta[]): void { // A
-  if (level === 0) files.sort((a, b) => b.fileNumber - a.fileNumber);
+  if (level === 0) files.sort((a, b) => b.maxSeq - a.maxSeq || b.fileNumber - a.fileNumber);
   else files.sort((a, b) => (a.smallestKey < b.smallestKey ? -1 : a.smallestKey > b.smallestKey ? 1 : a.fileNumber - b.fileNumber));
 }
 
