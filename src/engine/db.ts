@@ -150,7 +150,7 @@ export class DB {
     if (this.committer !== undefined && tree.readState.mem.sizeBytes >= options.memtableBytes) {
       this.committer.exclusive(() => tree.rotate()).catch((e: unknown) => log.warn("db.open.flush-failed", { error: String(e) })); // A
     }
-    tree.worker.schedule();
+    if (this.committer !== undefined) tree.worker.schedule();
   }
 
   /** The value of `key`, or undefined if absent. */
@@ -232,8 +232,8 @@ export class DB {
     const onFinish = (): void => { // A
       if (it !== undefined) this.iterators.delete(it);
       tc.close();
-      // Files an older version kept alive may be obsolete now.
-      if (!this.closed && this.tree.readState.version !== undefined) this.tree.removeObsoleteFiles();
+      // Files that only an older version kept alive may be obsolete now.
+      if (!this.closed && tc.version !== this.tree.readState.version) this.tree.removeObsoleteFiles();
     };
     try {
       it = new DBIterator(tc.cursor, range, snap, own, () => this.closed || this.closing !== undefined, options, onFinish); // A

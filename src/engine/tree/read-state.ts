@@ -88,6 +88,8 @@ export function getFrom(rs: ReadState, tables: TableCache<TableReader>, key: str
 /** A cursor over every source of `rs`, and the close that lets go of what it holds. */
 export interface TreeCursor {
   cursor: KeyCursor;
+  /** The version the cursor holds (compare with the current one to know whether closing may free files). */
+  version: Version;
   close(): void;
 }
 
@@ -126,5 +128,5 @@ export function openCursor(rs: ReadState, tables: TableCache<TableReader>): Tree
     close();
     throw e;
   }
-  return { cursor: children.length === 1 ? children[0]! : new MergingCursor(children), close };
+  return { cursor: children.length === 1 ? children[0]! : new MergingCursor(children), version, close };
 }

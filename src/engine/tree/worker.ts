@@ -78,7 +78,7 @@ export class Worker {
 
   /** Starts the loop if it is not running (or makes it look again if it is). */
   schedule(): void { // A
-    if (this.stopped) return;
+    if (this.stopped || this.host.vs.readOnly) return;
     if (this.running !== undefined) {
       this.again = true;
       return;
@@ -206,6 +206,11 @@ export class Worker {
       pause: yieldToEventLoop,
       isCancelled: () => h.isClosed, // A
     });
+    if (h.isClosed) {
+      // Closing while the merge finished: nothing refers to the outputs yet.
+      res.outputs.abandon();
+      throw new ClosedError("database (compaction cancelled)");
+    }
     // A failed edit has an unknown fate: the outputs stay (pending) until reopen sorts it out.
     await h.vs.logAndApply(res.edit);
     res.outputs.releasePending();
