@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `ouroboros` command line. This release has the engine commands
- * (demo, put, get, del, scan, inspect, verify); the versioned-store,
+ * (demo, put, get, del, scan, inspect, verify, compact); the versioned-store,
  * replication and simulator commands come with their issues and say so.
  * Exit status 0 on success, non-zero with a one-line reason on error.
  */
@@ -17,6 +17,7 @@ const HELP: Record<string, string> = {
   scan: "ouroboros scan <dir> [--prefix P] [--limit N] [--reverse]    print key<TAB>value lines in key order",
   inspect: "ouroboros inspect <dir>    print the engine's statistics as JSON",
   verify: "ouroboros verify <dir>    re-read every file, check every checksum; exit 1 on any problem",
+  compact: "ouroboros compact <dir>    flush the memtable and compact every level; print the levels after",
 };
 const LATER = new Set(["serve", "history", "sync", "bench", "sim"]);
 
@@ -118,6 +119,14 @@ async function run(argv: string[]): Promise<number> { // A
     case "inspect":
       out(JSON.stringify(await withDB(args[0], async (db) => db.stats(), true), null, 2));
       return 0;
+    case "compact": {
+      const levels = await withDB(args[0], async (db) => { // A
+        await db.compact();
+        return db.stats().levels;
+      });
+      out(JSON.stringify(levels, null, 2));
+      return 0;
+    }
     case "verify": {
       const report = await withDB(args[0], (db) => db.verify(), true);
       out(JSON.stringify(report, null, 2));
