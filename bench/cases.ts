@@ -8,14 +8,22 @@
  * fresh database per case family, removed when the engine is done. Reads
  * run on the fillrandom database after a close and reopen, so they see the
  * engine's state as it is recovered from disk, not its write-path caches.
+ *
+ * Between the fillrandom load and that reopen, the "compact" case runs each
+ * engine's full compaction (timed), then, after the close, sums the bytes of
+ * every file in the database directory. Compacting before the reopen means
+ * the read cases see the compacted state: what a real LSM serves reads from
+ * once its background work has caught up. Without "compact" in --cases the
+ * size is still reported, labelled as uncompacted, and reads see the tree as
+ * the load left it.
  */
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import type { Engine, EngineName } from "./engines.ts";
+import type { Engine, EngineName, EngineShape } from "./engines.ts";
 
-export const CASE_NAMES = ["fillseq", "fillrandom", "single", "readrandom", "readseq"] as const;
+export const CASE_NAMES = ["fillseq", "fillrandom", "compact", "single", "readrandom", "readseq"] as const;
 export type CaseName = (typeof CASE_NAMES)[number];
 
 /** How an operation is issued: a batch of puts, an awaited call, or a synchronous call. */
@@ -36,11 +44,32 @@ export interface Measurement {
   rssBytes: number;
 }
 
-/** A timed step that is not a throughput (today: reopening the filled database). */
+/** A timed step that is not a throughput (reopening the filled database, compacting it). */
 export interface Timing {
   engine: EngineName;
   name: string;
   seconds: number;
+}
+
+/** Bytes on disk of a closed database directory, every file counted, recursively. */
+export interface DiskUsage {
+  engine: EngineName;
+  /** "after fillrandom + compaction", or "after fillrandom (not compacted)". */
+  stage: string;
+  compacted: boolean;
+  /** Sum of the files' sizes (st_size). */
+  bytes: number;
+  /** Sum of the blocks the files occupy (st_blocks * 512; below `bytes` for sparse files), where the runtime reports it. */
+  allocatedBytes: number | undefined;
+  files: number;
+  /** keys * (KEY_BYTES + VALUE_BYTES): what the data set itself weighs. */
+  payloadBytes: number;
+}
+
+/** An engine's own view of its internals after a step (ours: `db.stats()`). */
+export interface ShapeReport extends EngineShape {
+  engine: EngineName;
+  stage: string;
 }
 
 export interface CaseOptions {
@@ -54,6 +83,8 @@ export interface CaseOptions {
 export interface Sink {
   measurement(m: Measurement): void;
   timing(t: Timing): void;
+  disk(d: DiskUsage): void;
+  shape(s: ShapeReport): void;
 }
 
 /**
@@ -127,7 +158,7 @@ export async function runEngine(engine: Engine, data: Dataset, o: CaseOptions, s
   const root = mkdtempSync(join(tmpdir(), `ouro-bench-${engine.name}-`));
   try {
     if (o.cases.has("fillseq")) await runFillSeq(engine, data, o, sink, join(root, "fillseq"));
-    const needRandom = o.cases.has("fillrandom") || o.cases.has("readrandom") || o.cases.has("readseq");
+    const needRandom = o.cases.has("fillrandom") || o.cases.has("compact") || o.cases.has("readrandom") || o.cases.has("readseq");
     if (needRandom) await runRandomFamily(engine, data, o, sink, join(root, "fillrandom"));
     if (o.cases.has("single")) await runSingle(engine, data, o, sink, root);
   } finally {
@@ -143,17 +174,23 @@ async function runFillSeq(engine: Engine, data: Dataset, o: CaseOptions, sink: S
   await engine.open(dir);
   const seconds = await fill(engine, data.seqKeys, data.values, o.batch);
   sink.measurement(measure(engine, "fillseq", "batch", "batch", o.keys, seconds));
+  reportShape(engine, sink, "after fillseq");
   await engine.close();
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** fillrandom into a fresh database, then close, reopen, readrandom and readseq on it. */
+/** fillrandom into a fresh database, compact it, close, measure the directory, reopen, readrandom and readseq on it. */
 async function runRandomFamily(engine: Engine, data: Dataset, o: CaseOptions, sink: Sink, dir: string): Promise<void> { // A
   mkdirSync(dir);
   await engine.open(dir);
   const seconds = await fill(engine, data.randKeys, data.values, o.batch);
   if (o.cases.has("fillrandom")) sink.measurement(measure(engine, "fillrandom", "batch", "batch", o.keys, seconds));
+  reportShape(engine, sink, "after fillrandom");
+  const compacted = o.cases.has("compact");
+  if (compacted) await runCompact(engine, sink);
   await engine.close();
+  const stage = compacted ? "after fillrandom + compaction" : "after fillrandom (not compacted)";
+  sink.disk({ engine: engine.name, stage, compacted, ...directoryUsage(dir), payloadBytes: o.keys * (KEY_BYTES + VALUE_BYTES) });
   collectGarbage();
   const t0 = performance.now();
   await engine.open(dir);
@@ -162,6 +199,47 @@ async function runRandomFamily(engine: Engine, data: Dataset, o: CaseOptions, si
   if (o.cases.has("readseq")) await runReadSeq(engine, o, sink);
   await engine.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** The engine's full compaction, timed (an engine without one gets no timing row), then its shape. */
+async function runCompact(engine: Engine, sink: Sink): Promise<void> { // A
+  if (engine.compact === undefined) return;
+  collectGarbage();
+  const t0 = performance.now();
+  await engine.compact();
+  sink.timing({ engine: engine.name, name: "compaction after fillrandom", seconds: (performance.now() - t0) / 1000 });
+  reportShape(engine, sink, "after compaction");
+}
+
+function reportShape(engine: Engine, sink: Sink, stage: string): void { // A
+  const shape = engine.shape?.();
+  if (shape !== undefined) sink.shape({ engine: engine.name, stage, ...shape });
+}
+
+const DIRECTORY_DEPTH_MAX = 8;
+const DIRECTORY_ENTRIES_MAX = 100_000;
+
+/** Sums every regular file under `dir` (bounded depth and entry count: a runaway directory is an error, not a hang). */
+function directoryUsage(dir: string): { bytes: number; allocatedBytes: number | undefined; files: number } { // A
+  const total = { bytes: 0, allocatedBytes: 0 as number | undefined, files: 0 };
+  const walk = (d: string, depth: number): void => { // A
+    if (depth > DIRECTORY_DEPTH_MAX) throw new Error(`disk usage: ${d} nests deeper than ${DIRECTORY_DEPTH_MAX}`);
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const path = join(d, entry.name);
+      if (entry.isDirectory()) walk(path, depth + 1);
+      else if (entry.isFile()) addFile(total, statSync(path));
+      if (total.files > DIRECTORY_ENTRIES_MAX) throw new Error(`disk usage: more than ${DIRECTORY_ENTRIES_MAX} files under ${dir}`);
+    }
+  };
+  walk(dir, 0);
+  return total;
+}
+
+function addFile(total: { bytes: number; allocatedBytes: number | undefined; files: number }, st: { size: number; blocks?: number }): void { // A
+  total.files++;
+  total.bytes += st.size;
+  const blocks = st.blocks;
+  if (total.allocatedBytes !== undefined) total.allocatedBytes = typeof blocks === "number" && Number.isFinite(blocks) ? total.allocatedBytes + blocks * 512 : undefined;
 }
 
 async function runReadRandom(engine: Engine, data: Dataset, o: CaseOptions, sink: Sink): Promise<void> { // A

@@ -14,7 +14,7 @@
  * `sync: false`, LMDB `noSync`, SQLite WAL with `synchronous=NORMAL`.
  */
 import { join } from "node:path";
-import type { DB } from "../src/index.ts";
+import type { DB, DBStats } from "../src/index.ts";
 import type { Column } from "./cases.ts";
 
 export const ENGINE_NAMES = ["ours", "classic-level", "lmdb", "better-sqlite3"] as const;
@@ -39,7 +39,21 @@ export interface Engine {
   /** Full forward scan; returns the number of entries seen. */
   scan?(): Promise<number>;
   scanSync?(): number;
+  /**
+   * Full compaction after the fillrandom load (its API is `apis.compact`).
+   * Absent where the engine has none (lmdb updates its B+tree in place);
+   * `apis.compact` then says so for the report.
+   */
+  compact?(): Promise<void>;
+  /** The engine's own view of its shape (ours: a `db.stats()` summary), or undefined. */
+  shape?(): EngineShape | undefined;
   close(): Promise<void>;
+}
+
+/** An engine's internals after a step, as printable lines plus the raw object for the JSON. */
+export interface EngineShape {
+  lines: string[];
+  raw: unknown;
 }
 
 export interface LoadedEngines {
@@ -120,6 +134,7 @@ class OursEngine implements Engine {
     getSync: "db.getSync",
     scan: "for await (db.iterate())",
     scanSync: "db.iterate().nextSync()",
+    compact: "await db.compact() (flushes the memtable, compacts every level)",
   };
   private db: DB | undefined;
 
@@ -161,11 +176,41 @@ class OursEngine implements Engine {
     return n;
   }
 
+  async compact(): Promise<void> { // A
+    await this.db!.compact();
+  }
+
+  shape(): EngineShape | undefined { // A
+    const db = this.db;
+    if (db === undefined) return undefined;
+    const s = db.stats();
+    return { lines: summarizeStats(s), raw: s };
+  }
+
   async close(): Promise<void> { // A
     const db = this.db;
     this.db = undefined;
     await db?.close();
   }
+}
+
+/** The write path's shape in a few lines: files and bytes per level, runs, amplification, background work. */
+function summarizeStats(s: DBStats): string[] { // A
+  const levels = s.levels.filter((l) => l.files > 0).map((l) => `L${l.level} ${l.files} files ${mib(l.bytes)}`); // A
+  const c = s.blockCache;
+  return [
+    `levels: ${levels.length === 0 ? "(no tables)" : levels.join(", ")}; tables ${mib(s.tableBytes)}`,
+    `sortedRuns ${s.sortedRuns}, writeAmplification ${s.writeAmplification.toFixed(2)}, flushes ${s.flushes}, ` +
+      `compactions ${s.compactions} (trivial moves ${s.trivialMoves}, read ${mib(s.compactionBytesRead)}, written ${mib(s.compactionBytesWritten)}), ` +
+      `writeStalls ${s.writeStalls}`,
+    `memtable ${mib(s.memtableBytes)} (${s.memtableKeys} keys), immutable memtables ${s.immutableMemtables}, WAL files ${s.walFiles}; ` +
+      `block cache ${mib(c.usedBytes)}/${mib(c.capacityBytes)} hit rate ${(c.hitRate * 100).toFixed(1)}%; ` +
+      `profile ${s.profile}, compaction ${s.compaction}; background error ${s.backgroundError ?? "none"}`,
+  ];
+}
+
+function mib(bytes: number): string { // A
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 /**
@@ -181,6 +226,7 @@ class ClassicLevelEngine implements Engine {
     get: "await db.get",
     getSync: "db.getSync",
     scan: "for await (db.iterator())",
+    compact: "await db.compactRange(0x00, 0xff x17) (every key of the data set lies inside)",
   };
   private db: any;
   private readonly writeOptions = { sync: false };
@@ -216,6 +262,11 @@ class ClassicLevelEngine implements Engine {
     return n;
   }
 
+  /** LevelDB's CompactRange over a range holding every 16-byte key: flushes the memtable and pushes everything down. */
+  async compact(): Promise<void> { // A
+    await this.db.compactRange(new Uint8Array([0]), new Uint8Array(17).fill(0xff));
+  }
+
   async close(): Promise<void> { // A
     const db = this.db;
     this.db = undefined;
@@ -236,6 +287,7 @@ class LmdbEngine implements Engine {
     putSync: "db.putSync",
     getSync: "db.get (sync)",
     scanSync: "for (db.getRange())",
+    compact: "none (B+tree updated in place; no compaction API, size reported as is)",
   };
   private db: any;
 
@@ -289,6 +341,7 @@ class SqliteEngine implements Engine {
     putSync: "insert.run (INSERT OR REPLACE)",
     getSync: "select.get",
     scanSync: "scan.iterate()",
+    compact: "VACUUM, then PRAGMA wal_checkpoint(TRUNCATE)",
   };
   private db: any;
   private insert: any;
@@ -341,6 +394,12 @@ class SqliteEngine implements Engine {
     let n = 0;
     for (const _row of this.scanAll.iterate()) n++;
     return n;
+  }
+
+  /** Rebuilds the file without free pages; the checkpoint folds the WAL (which VACUUM filled) back and truncates it. */
+  async compact(): Promise<void> { // A
+    this.db.exec("VACUUM");
+    this.db.pragma("wal_checkpoint(TRUNCATE)");
   }
 
   async close(): Promise<void> { // A
