@@ -137,7 +137,7 @@ async function mergeInto(merged: MergedEntries, task: CompactionTask, ctx: Compa
     prevSeq = e.seq;
     stats.entriesIn++;
     if (filter.keep(e.key, e.seq, e.kind)) {
-      outputs.add(e.key, e.seq, e.kind, e.value);
+      outputs.add(e.key, filter.outputSeq(e.seq), e.kind, e.value);
       stats.entriesOut++;
     } else {
       stats.dropped++;
