@@ -36,7 +36,7 @@
 import { InvalidArgumentError, assert } from "../../errors.ts";
 
 /*
- * Charged per entry besides block.length, measured as V8 heap growth (node 20
+ * Charged per entry besides block.byteLength, measured as V8 heap growth (node 20
  * --expose-gc, 100k entries, keys like "1234:1028000"): 139 bytes for the
  * cache's own structures (the node, the Map entry and its table slack, the
  * key string) plus 184 for a Uint8Array that owns its ArrayBuffer (both
@@ -60,29 +60,37 @@ export interface BlockCacheStats {
   evictions: number;
 }
 
-class Node {
+/** What the cache holds: anything that says how many bytes it keeps alive. */
+export interface Cacheable {
+  readonly byteLength: number;
+}
+
+class Node<T extends Cacheable> {
   /** Recency list neighbours: prev is less recently used, next more. */
-  prev: Node = this;
-  next: Node = this;
+  prev: Node<T> = this;
+  next: Node<T> = this;
   /** Per-file list (undefined at the ends). */
-  filePrev: Node | undefined = undefined;
-  fileNext: Node | undefined = undefined;
+  filePrev: Node<T> | undefined = undefined;
+  fileNext: Node<T> | undefined = undefined;
 
   constructor( // A
     readonly key: string,
     readonly fileNumber: number,
-    readonly block: Uint8Array,
+    readonly block: T | undefined,
   ) {}
 }
 
-const EMPTY = new Uint8Array(0);
 
-export class BlockCache {
-  private readonly map = new Map<string, Node>();
+/**
+ * T is what a block is cached as: the raw bytes (Uint8Array, the default), or
+ * the table reader's parsed block (its restart array located once, not per lookup).
+ */
+export class BlockCache<T extends Cacheable = Uint8Array> {
+  private readonly map = new Map<string, Node<T>>();
   /** Head node of each file's block list. */
-  private readonly fileHeads = new Map<number, Node>();
+  private readonly fileHeads = new Map<number, Node<T>>();
   /** Sentinel of the recency list: sentinel.next is the least recently used, sentinel.prev the most. */
-  private readonly sentinel = new Node("", -1, EMPTY);
+  private readonly sentinel = new Node<T>("", -1, undefined);
   private bytes = 0;
   private hits = 0;
   private misses = 0;
@@ -95,7 +103,7 @@ export class BlockCache {
   }
 
   /** The cached block, now the most recently used, or undefined (a miss). */
-  get(key: string): Uint8Array | undefined { // A
+  get(key: string): T | undefined { // A
     const node = this.map.get(key);
     if (node === undefined) {
       this.misses++;
@@ -111,7 +119,7 @@ export class BlockCache {
       s.prev.next = node;
       s.prev = node;
     }
-    return node.block;
+    return node.block!;
   }
 
   /**
@@ -120,11 +128,11 @@ export class BlockCache {
    * whose charge alone exceeds the capacity is not cached (and any older
    * block under the key is dropped).
    */
-  set(key: string, block: Uint8Array): void { // A
+  set(key: string, block: T): void { // A
     const fileNumber = parseFileNumber(key);
     const old = this.map.get(key);
     if (old !== undefined) this.remove(old);
-    const charge = block.length + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
+    const charge = block.byteLength + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
     if (charge > this.capacityBytes) return;
     const node = new Node(key, fileNumber, block);
     this.link(node);
@@ -176,7 +184,7 @@ export class BlockCache {
   }
 
   /** Adds node as the most recently used and as its file's list head. */
-  private link(node: Node): void { // A
+  private link(node: Node<T>): void { // A
     const s = this.sentinel;
     node.prev = s.prev;
     node.next = s;
@@ -192,7 +200,7 @@ export class BlockCache {
   }
 
   /** Unlinks node from the map and both lists and uncharges it. */
-  private remove(node: Node): void { // A
+  private remove(node: Node<T>): void { // A
     node.prev.next = node.next;
     node.next.prev = node.prev;
     node.prev = node;
@@ -204,7 +212,7 @@ export class BlockCache {
     else this.fileHeads.delete(node.fileNumber);
     node.filePrev = undefined;
     node.fileNext = undefined;
-    this.bytes -= node.block.length + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
+    this.bytes -= node.block!.byteLength + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
   }
 }
 

@@ -41,6 +41,11 @@ export class BlockReader {
     return new BlockReader(data, restartsAt, count, file, blockOffset);
   }
 
+  /** Bytes this block keeps alive (what a block cache charges for it). */
+  get byteLength(): number { // A
+    return this.data.length;
+  }
+
   /** Offset of restart point `i` (< restartCount), checked to lie among the entries. */
   restartOffset(i: number): number { // PA
     const off = getU32(this.data, this.restartsAt + i * RESTART_ENTRY_BYTES);
@@ -129,9 +134,13 @@ export class BlockIter {
     return latin1Slice(this.keyBuf, 0, this.keyLen);
   }
 
-  /** A fresh copy of the current value (undefined for a delete): never aliases the (cached) block. */
+  /**
+   * The current value (undefined for a delete) as a view of the block: one
+   * allocation less per read. Blocks are never changed once built or cached;
+   * whoever hands a value to a user copies it (DB.getSync, DBIterator).
+   */
   value(): Uint8Array | undefined { // A
-    return this.kind === SST_KIND_PUT ? this.block.data.slice(this.valueStart, this.valueEnd) : undefined;
+    return this.kind === SST_KIND_PUT ? this.block.data.subarray(this.valueStart, this.valueEnd) : undefined;
   }
 
   /**

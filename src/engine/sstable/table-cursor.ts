@@ -93,7 +93,7 @@ export class TableCursor implements KeyCursor {
     this.backToNewestVersion();
   }
 
-  /** Newest version of the current key with seq <= snapshotSeq; the value is a fresh copy. */
+  /** Newest version of the current key with seq <= snapshotSeq; the value is a view of the (immutable) block. */
   visible(snapshotSeq: number): MemEntry | undefined { // PA
     const key = this.key();
     let blk = this.blk!;
@@ -106,7 +106,7 @@ export class TableCursor implements KeyCursor {
         if (seq >= prevSeq) this.corrupt("versions not in descending seq order");
         if (seq <= snapshotSeq) {
           const kind = blk.kinds[ei]!;
-          return { seq, kind, value: kind === SST_KIND_PUT ? blk.data.slice(blk.valueStarts[ei]!, blk.valueEnds[ei]!) : undefined };
+          return { seq, kind, value: kind === SST_KIND_PUT ? blk.data.subarray(blk.valueStarts[ei]!, blk.valueEnds[ei]!) : undefined };
         }
         prevSeq = seq;
       }

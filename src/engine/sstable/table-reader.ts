@@ -13,7 +13,9 @@
  * (~11 us at 370 MB/s), then a binary search over ~16 restart points and at
  * most 16 entry decodes compared in place. A miss on the filter costs no I/O.
  *
- * Values handed out are fresh copies, never views of a (cached) block.
+ * Values handed out are views of the block they sit in. Blocks are never
+ * changed once read (the cache holds them as they are), so a view stays
+ * valid; the DB copies a value once, when it hands it to a user.
  */
 import { ClosedError, CorruptionError } from "../../errors.ts";
 import type { FileHandle, FileSystem } from "../../platform/fs.ts";
@@ -25,10 +27,13 @@ import { decodeIndex, findBlockByPrefix, separatorPrefixes, type TableIndex } fr
 import { decodeProperties, type TableProperties } from "./properties.ts";
 import { TableCursor } from "./table-cursor.ts";
 
-/** The block cache as the reader sees it (the engine's LRU implements it). Blocks put in it are never changed. */
+/**
+ * The block cache as the reader sees it (the engine's LRU implements it).
+ * It holds parsed blocks, so a hit costs no parse; blocks are never changed.
+ */
 export interface BlockCacheLike {
-  get(key: string): Uint8Array | undefined;
-  set(key: string, block: Uint8Array): void;
+  get(key: string): BlockReader | undefined;
+  set(key: string, block: BlockReader): void;
 }
 
 /** One stored version, as the compaction walk yields it. */
@@ -36,7 +41,7 @@ export interface TableEntry {
   key: string;
   seq: number;
   kind: number;
-  /** A fresh copy; undefined for deletes. */
+  /** A view of the block (copy it to keep it past a change of the caller's mind); undefined for deletes. */
   value: Uint8Array | undefined;
 }
 
@@ -239,13 +244,15 @@ export class TableReader {
   /** Data block i, verified: from the cache, or read, checked and (if fillCache) cached. */
   block(i: number, fillCache: boolean, useCache = true): BlockReader { // PA
     this.checkOpen();
+    const cache = this.cache;
+    const cacheKey = this.cacheKeys[i] ?? (this.cacheKeys[i] = `${this.fileNumber}:${this.meta.index.offsets[i]!}`);
+    if (useCache && cache !== undefined) {
+      const cached = cache.get(cacheKey);
+      if (cached !== undefined) return cached;
+    }
     const h: BlockHandle = { offset: this.meta.index.offsets[i]!, length: this.meta.index.lengths[i]! };
-    const cacheKey = this.cacheKeys[i] ?? (this.cacheKeys[i] = `${this.fileNumber}:${h.offset}`);
-    const cached = useCache ? this.cache?.get(cacheKey) : undefined;
-    if (cached !== undefined) return BlockReader.parse(cached, this.path, h.offset);
-    const contents = readBlock(this.handle, h);
-    const block = BlockReader.parse(contents, this.path, h.offset);
-    if (fillCache && this.cache !== undefined) this.cache.set(cacheKey, contents);
+    const block = BlockReader.parse(readBlock(this.handle, h), this.path, h.offset);
+    if (fillCache && cache !== undefined) cache.set(cacheKey, block);
     return block;
   }
 

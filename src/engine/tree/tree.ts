@@ -37,6 +37,7 @@ import type { ResolvedOptions } from "../options.ts";
 import type { SnapshotList } from "../snapshot.ts";
 import { tableFileName } from "../sstable/format.ts";
 import { TableOutputs, type TableOutputContext } from "../sstable/table-output.ts";
+import type { BlockReader } from "../sstable/block-reader.ts";
 import { TableReader } from "../sstable/table-reader.ts";
 import { walFileName } from "../wal/format.ts";
 import { WalWriter } from "../wal/writer.ts";
@@ -75,7 +76,7 @@ export class Tree implements WorkerHost {
   readonly log: ClusterLog;
   readonly vs: VersionSet;
   readonly snapshots: SnapshotList;
-  readonly blockCache: BlockCache;
+  readonly blockCache: BlockCache<BlockReader>;
   readonly tables: TableCache<TableReader>;
   /** Table numbers being written (flush or compaction outputs not yet in a durable edit). */
   readonly pending = new Set<number>();
@@ -98,7 +99,7 @@ export class Tree implements WorkerHost {
     this.snapshots = d.snapshots;
     this.random = d.random;
     this.wal = d.wal;
-    this.blockCache = new BlockCache(d.options.cacheBytes);
+    this.blockCache = new BlockCache<BlockReader>(d.options.cacheBytes);
     this.tables = new TableCache<TableReader>(d.options.tableCacheFiles, (n) => // A
       TableReader.open(this.fs, joinPath(this.dir, tableFileName(n)), n, this.blockCache));
     // The read state holds its own reference on its version: the version set
