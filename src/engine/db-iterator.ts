@@ -9,7 +9,7 @@
  * breaks calls it), so the versions it reads stay.
  */
 import { ClosedError, InvalidArgumentError } from "../errors.ts";
-import { bytesToLatin1, latin1ToBytes } from "../encoding/bytes.ts";
+import { bytesToLatin1, copyBytes, latin1ToBytes } from "../encoding/bytes.ts";
 import { checkKey } from "./write-batch.ts";
 import type { KeyCursor } from "./cursor.ts";
 import { KIND_PUT } from "./memtable/memtable.ts";
@@ -143,7 +143,7 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
         const e = this.cursor.visible(seq);
         if (e === undefined || e.kind !== KIND_PUT) continue;
         this.yielded++;
-        return [this.wantKeys ? latin1ToBytes(key) : EMPTY, this.wantValues ? e.value!.slice() : EMPTY];
+        return [this.wantKeys ? latin1ToBytes(key) : EMPTY, this.wantValues ? copyBytes(e.value!) : EMPTY];
       }
     } catch (e) {
       // A damaged block or a released snapshot: the iterator is over, and lets go of what it holds.

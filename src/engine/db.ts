@@ -8,7 +8,7 @@
  * error (as a rejected promise where it returns one) without changing anything.
  */
 import { ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from "../errors.ts";
-import { bytesToLatin1 } from "../encoding/bytes.ts";
+import { bytesToLatin1, copyBytes } from "../encoding/bytes.ts";
 import { createLog, type ClusterLog } from "../log/clusterlog.ts";
 import { SystemClock } from "../platform/clock.ts";
 import { systemRandom } from "../platform/random.ts";
@@ -168,7 +168,7 @@ export class DB {
     const k = bytesToLatin1(checkKey(key));
     const seq = this.readSeq(options);
     const e = this.tree.get(k, seq);
-    return e === undefined || e.kind !== KIND_PUT ? undefined : e.value!.slice();
+    return e === undefined || e.kind !== KIND_PUT ? undefined : copyBytes(e.value!);
   }
 
   put(key: Uint8Array | string, value: Uint8Array | string, options?: WriteOptions): Promise<void> { // A

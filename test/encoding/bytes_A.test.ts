@@ -134,3 +134,26 @@ describe("other helpers", () => {
     );
   });
 });
+
+describe("copyBytes", () => {
+  test("copies are independent of the source and of each other, aligned, any size", async () => {
+    const { copyBytes } = await import("../../src/encoding/bytes.ts");
+    const src = new Uint8Array(3000).map((_, i) => i & 0xff);
+    const copies: Array<[Uint8Array, number, number]> = [];
+    for (let i = 0; i < 500; i++) {
+      const start = (i * 37) % 1000;
+      const len = [0, 1, 7, 100, 1024, 1025, 2000][i % 7]!;
+      const c = copyBytes(src.subarray(start, start + len));
+      expect(c.byteOffset % 8).toBe(0);
+      copies.push([c, start, len]);
+    }
+    src.fill(0xee); // the source changes: no copy follows
+    for (const [c, start, len] of copies) {
+      expect(c.length).toBe(len);
+      for (let j = 0; j < len; j++) if (c[j] !== ((start + j) & 0xff)) throw new Error(`copy of ${start}+${len} differs at ${j}`);
+    }
+    copies[3]![0].fill(0); // changing one copy leaves the others alone
+    const [c4, s4, l4] = copies[4]!;
+    for (let j = 0; j < l4; j++) expect(c4[j]).toBe((s4 + j) & 0xff);
+  });
+});
