@@ -6,11 +6,13 @@
  */
 import { openDB } from "../../src/index.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
+import { crashDbOptions } from "./crash-options.ts";
 
 async function main(): Promise<void> { // A
   const dir = process.argv[2]!;
-  const rng = new SeededRandom(Number(process.argv[3] ?? 1));
-  const db = await openDB(dir, {});
+  const seed = Number(process.argv[3] ?? 1);
+  const rng = new SeededRandom(seed);
+  const db = await openDB(dir, crashDbOptions(seed));
   process.stdout.write("ready\n");
   for (let n = 0; ; ) {
     const group = 1 + rng.int(4);

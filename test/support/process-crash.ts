@@ -11,6 +11,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openDB, silentLog } from "../../src/index.ts";
 import { SeededRandom } from "../../src/platform/random.ts";
+import { crashDbOptions } from "./crash-options.ts";
 
 export interface CycleResult {
   acked: number;
@@ -61,12 +62,12 @@ export async function crashCycle(dir: string, seed: number): Promise<CycleResult
     void exited.then((code) => (code === null ? resolve() : reject(new Error(`child exited with ${code}: ${stderr}`))));
   });
   await exited;
-  return { acked: acked + 1, present: await checkAfterKill(dir, acked) };
+  return { acked: acked + 1, present: await checkAfterKill(dir, acked, seed) };
 }
 
 /** Opens the database and checks batches 0.. are whole, a prefix, and include every acked one. */
-async function checkAfterKill(dir: string, maxAcked: number): Promise<number> { // A
-  const db = await openDB(dir, { log: silentLog() });
+async function checkAfterKill(dir: string, maxAcked: number, seed: number): Promise<number> { // A
+  const db = await openDB(dir, { ...crashDbOptions(seed), log: silentLog() });
   try {
     const text = new TextDecoder();
     let n = 0;
@@ -83,6 +84,8 @@ async function checkAfterKill(dir: string, maxAcked: number): Promise<number> { 
     let stray = 0;
     for await (const [k] of db.iterate({ gte: `b${n}-`, lt: `b${n}.` })) stray += k.length > 0 ? 1 : 0;
     if (stray > 0) throw new Error(`batch ${n} is partial: ${stray} entries present without its size marker`);
+    const report = await db.verify();
+    if (!report.ok) throw new Error(`verify after the kill: ${JSON.stringify(report.files.filter((f) => f.problems.length > 0))}`);
     return n;
   } finally {
     await db.close();
