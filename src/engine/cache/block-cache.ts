@@ -65,7 +65,16 @@ export interface Cacheable {
   readonly byteLength: number;
 }
 
-class Node<T extends Cacheable> {
+/**
+ * A cached block's place in the cache, which `set` returns: a reader that
+ * keeps it can come back through `touch` without the keyed lookup. `block`
+ * turns undefined once the entry is evicted or replaced.
+ */
+export interface CacheSlot<T> {
+  readonly block: T | undefined;
+}
+
+class Node<T extends Cacheable> implements CacheSlot<T> {
   /** Recency list neighbours: prev is less recently used, next more. */
   prev: Node<T> = this;
   next: Node<T> = this;
@@ -76,7 +85,7 @@ class Node<T extends Cacheable> {
   constructor( // A
     readonly key: string,
     readonly fileNumber: number,
-    readonly block: T | undefined,
+    public block: T | undefined,
   ) {}
 }
 
@@ -109,6 +118,20 @@ export class BlockCache<T extends Cacheable = Uint8Array> {
       this.misses++;
       return undefined;
     }
+    return this.touch(node);
+  }
+
+  /**
+   * The block of a slot `set` returned, now the most recently used, or
+   * undefined (a miss) if it was evicted or replaced since. Skips the keyed
+   * lookup: a string hash and a Map probe per read.
+   */
+  touch(slot: CacheSlot<T>): T | undefined { // A
+    const node = slot as Node<T>;
+    if (node.block === undefined) {
+      this.misses++;
+      return undefined;
+    }
     this.hits++;
     const s = this.sentinel;
     if (node.next !== s) {
@@ -128,12 +151,12 @@ export class BlockCache<T extends Cacheable = Uint8Array> {
    * whose charge alone exceeds the capacity is not cached (and any older
    * block under the key is dropped).
    */
-  set(key: string, block: T): void { // A
+  set(key: string, block: T): CacheSlot<T> | undefined { // A
     const fileNumber = parseFileNumber(key);
     const old = this.map.get(key);
     if (old !== undefined) this.remove(old);
     const charge = block.byteLength + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
-    if (charge > this.capacityBytes) return;
+    if (charge > this.capacityBytes) return undefined;
     const node = new Node(key, fileNumber, block);
     this.link(node);
     this.bytes += charge;
@@ -145,6 +168,7 @@ export class BlockCache<T extends Cacheable = Uint8Array> {
       this.remove(oldest);
       this.evictions++;
     }
+    return node;
   }
 
   /** Drops the block under key, if cached. */
@@ -213,6 +237,7 @@ export class BlockCache<T extends Cacheable = Uint8Array> {
     node.filePrev = undefined;
     node.fileNext = undefined;
     this.bytes -= node.block!.byteLength + BLOCK_CACHE_ENTRY_OVERHEAD_BYTES;
+    node.block = undefined;
   }
 }
 

@@ -19,6 +19,7 @@
  */
 import { ClosedError, CorruptionError } from "../../errors.ts";
 import type { FileHandle, FileSystem } from "../../platform/fs.ts";
+import type { CacheSlot } from "../cache/block-cache.ts";
 import type { MemEntry } from "../cursor.ts";
 import { BlockIter, BlockReader, decodeBlock, type DecodedBlock } from "./block-reader.ts";
 import { BloomFilter } from "./bloom.ts";
@@ -33,7 +34,9 @@ import { TableCursor } from "./table-cursor.ts";
  */
 export interface BlockCacheLike {
   get(key: string): BlockReader | undefined;
-  set(key: string, block: BlockReader): void;
+  /** May return a slot for `touch`, which finds the block again without the keyed lookup. */
+  set(key: string, block: BlockReader): CacheSlot<BlockReader> | undefined | void;
+  touch?(slot: CacheSlot<BlockReader>): BlockReader | undefined;
 }
 
 /** One stored version, as the compaction walk yields it. */
@@ -103,6 +106,8 @@ export class TableReader {
   private getIter: BlockIter | undefined = undefined;
   /** Block cache keys, made once per block: building the string per lookup cost more than the lookup. */
   private readonly cacheKeys: Array<string | undefined> = [];
+  /** Where each block sits in the cache (if the cache hands out slots), to skip the keyed lookup. */
+  private readonly slots: Array<CacheSlot<BlockReader> | undefined> = [];
   /** The separators' 6-byte prefixes as numbers (index-block.ts, findBlockByPrefix). */
   private readonly sepPrefixes: Float64Array;
 
@@ -247,12 +252,13 @@ export class TableReader {
     const cache = this.cache;
     const cacheKey = this.cacheKeys[i] ?? (this.cacheKeys[i] = `${this.fileNumber}:${this.meta.index.offsets[i]!}`);
     if (useCache && cache !== undefined) {
-      const cached = cache.get(cacheKey);
+      const slot = this.slots[i];
+      const cached = slot !== undefined && cache.touch !== undefined ? cache.touch(slot) : cache.get(cacheKey);
       if (cached !== undefined) return cached;
     }
     const h: BlockHandle = { offset: this.meta.index.offsets[i]!, length: this.meta.index.lengths[i]! };
     const block = BlockReader.parse(readBlock(this.handle, h), this.path, h.offset);
-    if (fillCache && cache !== undefined) cache.set(cacheKey, block);
+    if (fillCache && cache !== undefined) this.slots[i] = cache.set(cacheKey, block) ?? undefined;
     return block;
   }
 

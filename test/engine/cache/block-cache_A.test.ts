@@ -124,6 +124,24 @@ describe("BlockCache cases", () => {
     expect(cache.hitRate).toBeCloseTo(2 / 3);
   });
 
+  test("a slot from set() finds its block by touch() until the block is evicted, replaced or its file dropped", () => {
+    const cache = new BlockCache(2 * (100 + OVERHEAD));
+    const a = block(100, 1);
+    const slotA = cache.set("1:0", a)!;
+    const slotB = cache.set("1:100", block(100))!;
+    expect(cache.touch(slotA)).toBe(a); // refreshes a: b is now the least recently used
+    cache.set("1:200", block(100));
+    expect(cache.touch(slotB)).toBeUndefined(); // evicted
+    expect(cache.touch(slotA)).toBe(a);
+    const replaced = cache.set("1:0", block(100, 2))!;
+    expect(cache.touch(slotA)).toBeUndefined(); // replaced under its key
+    expect(cache.touch(replaced)![0]).toBe(2);
+    cache.evictFile(1);
+    expect(cache.touch(replaced)).toBeUndefined();
+    expect(cache.stats()).toMatchObject({ entries: 0, bytes: 0, hits: 3, misses: 3 });
+    expect(cache.set("1:0", block(10_000))).toBeUndefined(); // too big to cache: no slot
+  });
+
   test("a block larger than the capacity is not cached and drops the older block under its key", () => {
     const cache = new BlockCache(1000 + OVERHEAD);
     cache.set("3:0", block(10));
