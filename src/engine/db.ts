@@ -130,6 +130,7 @@ export class DB {
   private readonly committer: Committer | undefined;
   private readonly readSeqFallback: number;
   private readonly iterators = new Set<DBIterator>();
+  private batchBytesHint = 256;
 
   /** Use `openDB`. */
   constructor( // A
@@ -191,7 +192,7 @@ export class DB {
 
   /** A new, empty batch; fill it and pass it to `write`. */
   batch(): WriteBatch { // A
-    return new WriteBatch();
+    return new WriteBatch(this.batchBytesHint);
   }
 
   /** Applies every operation of `batch` atomically, also across a crash. */
@@ -200,7 +201,10 @@ export class DB {
       if (!(batch instanceof WriteBatch)) throw new InvalidArgumentError("write() takes a WriteBatch from db.batch()");
       const sync = this.writeSync(options);
       if (batch.length === 0) return Promise.resolve();
-      return this.committer!.submit(batch.toRecord(), sync);
+      const rec = batch.toRecord();
+      // The next db.batch() starts at this size (at most 1 MiB), so a run of big batches does not regrow each one.
+      this.batchBytesHint = Math.min(rec.length + 64, 1 << 20);
+      return this.committer!.submit(rec, sync);
     } catch (e) {
       return Promise.reject(e);
     }

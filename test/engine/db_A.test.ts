@@ -91,6 +91,28 @@ describe("DB basics on the in-memory FS", () => {
     await db.close();
   });
 
+  test("one batch written several times, in one group and across groups, with changes in between", async () => {
+    const fs = new MemFileSystem();
+    const db = await open(fs);
+    const b = db.batch().put("a", "1").put("b", "1");
+    const p1 = db.write(b); // hands its buffer to the record
+    const p2 = db.write(b); // same contents, its own copy: both sealed in one group
+    b.put("c", "1"); // copy on write: the two records keep their bytes
+    const p3 = db.write(b);
+    b.delete("a");
+    await Promise.all([p1, p2, p3]);
+    expect(dec(await db.get("c"))).toBe("1");
+    expect(dec(await db.get("a"))).toBe("1"); // the delete was never written
+    await db.write(b);
+    expect(await db.get("a")).toBeUndefined();
+    expect(db.stats().sequence).toBe(2 + 2 + 3 + 4);
+    await db.close();
+    const again = await open(fs);
+    expect(await again.get("a")).toBeUndefined();
+    expect(dec(await again.get("b"))).toBe("1");
+    await again.close();
+  });
+
   test("writes issued together share one commit group and one fsync", async () => {
     const db = await open(new MemFileSystem());
     await Promise.all(Array.from({ length: 100 }, (_, i) => db.put(`k${i}`, "v", { sync: true })));
