@@ -24,7 +24,7 @@ import { verifyDatabase, type VerifyReport } from "./verify.ts";
 import { checkKey, checkValue, singleOpRecord, WriteBatch } from "./write-batch.ts";
 import { openTree } from "./tree/open.ts";
 import type { Tree } from "./tree/tree.ts";
-import { treeStats, type LevelStats } from "./tree/stats.ts";
+import { treeStats, type TreeStats } from "./tree/stats.ts";
 import type { KeyRange as CompactionRange } from "./compaction/task.ts";
 
 export interface WriteOptions {
@@ -36,7 +36,7 @@ export interface ReadOptions {
   snapshot?: Snapshot;
 }
 
-export interface DBStats {
+export interface DBStats extends TreeStats {
   profile: string;
   compaction: string;
   /** Highest sequence number visible to reads. */
@@ -45,37 +45,12 @@ export interface DBStats {
   bytesWritten: number;
   /** Current size of the active WAL file. */
   walBytes: number;
-  /** Logs the tree still needs: the active one and those of memtables waiting for flush. */
-  walFiles: number;
-  memtableBytes: number;
-  memtableKeys: number;
-  memtableVersions: number;
   /** Commit groups written, fsyncs issued, write batches committed since open. */
   writeGroups: number;
   syncs: number;
   batchesWritten: number;
   liveSnapshots: number;
   openIterators: number;
-  /** Immutable memtables waiting for flush. */
-  immutableMemtables: number;
-  /** Per level: table files and bytes. */
-  levels: LevelStats[];
-  /** Level-0 files plus non-empty deeper levels: the sources a read may visit. */
-  sortedRuns: number;
-  /** Bytes in table files. */
-  tableBytes: number;
-  /** (WAL + flush + compaction bytes written) / user bytes written, since open; 0 before any write. */
-  writeAmplification: number;
-  flushes: number;
-  compactions: number;
-  trivialMoves: number;
-  compactionBytesRead: number;
-  compactionBytesWritten: number;
-  writeStalls: number;
-  /** A background flush or compaction failed and nothing has succeeded since (its message), or undefined. */
-  backgroundError: string | undefined;
-  blockCache: { capacityBytes: number; usedBytes: number; hitRate: number; hits: number; misses: number };
-  tableCache: { capacity: number; open: number; hits: number; misses: number };
 }
 
 /** Range for `compact`: bounds as in iterate (all optional: the whole key space). */

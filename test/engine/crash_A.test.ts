@@ -9,7 +9,7 @@
  */
 import { describe, expect, test } from "vitest";
 import { MemFileSystem, SeededRandom, openDB, silentLog, type DB } from "../../src/index.ts";
-import { applyOps, dbContents, modelIterate, type Op } from "../support/model.ts";
+import { applyOps, dbContents, submitOps, modelIterate, type Op } from "../support/model.ts";
 
 interface Attempt {
   ops: Op[];
@@ -26,13 +26,7 @@ function randomOps(rng: SeededRandom, max: number): Op[] {
 }
 
 function submit(db: DB, a: Attempt): Promise<void> {
-  if (a.ops.length === 1) {
-    const op = a.ops[0]!;
-    return op.type === "put" ? db.put(op.key, op.value, { sync: a.sync }) : db.delete(op.key, { sync: a.sync });
-  }
-  const b = db.batch();
-  for (const op of a.ops) op.type === "put" ? b.put(op.key, op.value) : b.delete(op.key);
-  return db.write(b, { sync: a.sync });
+  return submitOps(db, a.ops, a.sync);
 }
 
 /** Runs the workload until it finishes or the FS dies; records every attempt in call order. */

@@ -16,6 +16,17 @@ export function compareBytes(a: Uint8Array, b: Uint8Array): number { // A
 
 export type Op = { type: "put"; key: Uint8Array; value: Uint8Array } | { type: "del"; key: Uint8Array };
 
+/** Writes ops to the database: one put or delete alone, several as one batch. */
+export function submitOps(db: DB, ops: Op[], sync: boolean): Promise<void> { // A
+  if (ops.length === 1) {
+    const op = ops[0]!;
+    return op.type === "put" ? db.put(op.key, op.value, { sync }) : db.delete(op.key, { sync });
+  }
+  const b = db.batch();
+  for (const op of ops) op.type === "put" ? b.put(op.key, op.value) : b.delete(op.key);
+  return db.write(b, { sync });
+}
+
 /** Applies ops to a Map<hexKey, hexValue>. */
 export function applyOps(model: Map<string, string>, ops: Op[]): void { // A
   for (const op of ops) {

@@ -31,8 +31,8 @@ import type { FileMeta } from "../manifest/version-edit.ts";
 /** What the level cursor needs of a table's cursor; TableReader.cursor() is one. */
 export type TableCursorLike = KeyCursor;
 
-/** Index of the first file whose largestKey >= key (files.length when none). */
-function firstFileEndingAtOrAfter(files: readonly FileMeta[], key: string): number { // A
+/** Index of the first file whose largestKey >= key (files.length when none): the only file of a sorted level that can hold key. */
+export function firstFileEndingAtOrAfter(files: readonly FileMeta[], key: string): number { // A
   let lo = 0;
   let hi = files.length;
   while (lo < hi) {

@@ -19,9 +19,8 @@
  */
 import type { KeyCursor, MemEntry } from "../cursor.ts";
 import type { TableCache } from "../cache/table-cache.ts";
-import { LevelCursor } from "../iterator/level-cursor.ts";
+import { firstFileEndingAtOrAfter, LevelCursor } from "../iterator/level-cursor.ts";
 import { MergingCursor } from "../iterator/merging-cursor.ts";
-import type { FileMeta } from "../manifest/version-edit.ts";
 import type { Version } from "../manifest/version.ts";
 import type { MemTable } from "../memtable/memtable.ts";
 import type { TableReader } from "../sstable/table-reader.ts";
@@ -37,18 +36,6 @@ export interface ReadState {
   /** Newest first. */
   readonly imms: readonly SealedMemTable[];
   readonly version: Version;
-}
-
-/** Index of the first file of a sorted, disjoint level whose largestKey >= key (files.length if none). */
-function fileFor(files: readonly FileMeta[], key: string): number { // A
-  let lo = 0;
-  let hi = files.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (files[mid]!.largestKey < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 function tableGet(tables: TableCache<TableReader>, fileNumber: number, key: string, seq: number): MemEntry | undefined { // A
@@ -77,7 +64,7 @@ export function getFrom(rs: ReadState, tables: TableCache<TableReader>, key: str
   for (let level = 1; level < levels.length; level++) {
     const files = levels[level]!;
     if (files.length === 0) continue;
-    const i = fileFor(files, key);
+    const i = firstFileEndingAtOrAfter(files, key);
     if (i >= files.length || key < files[i]!.smallestKey || files[i]!.minSeq > seq) continue;
     e = tableGet(tables, files[i]!.fileNumber, key, seq);
     if (e !== undefined) return e;

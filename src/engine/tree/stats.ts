@@ -12,14 +12,20 @@ export interface LevelStats {
 }
 
 export interface TreeStats {
+  /** Immutable memtables waiting for flush. */
   immutableMemtables: number;
   memtableBytes: number;
   memtableKeys: number;
   memtableVersions: number;
+  /** Logs the tree still needs: the active one and those of memtables waiting for flush. */
   walFiles: number;
+  /** Per level: table files and bytes. */
   levels: LevelStats[];
+  /** Level-0 files plus non-empty deeper levels: the sources a read may visit. */
   sortedRuns: number;
+  /** Bytes in table files. */
   tableBytes: number;
+  /** (WAL + flush + compaction bytes written) / WAL bytes written, since open; 0 before any write. */
   writeAmplification: number;
   flushes: number;
   compactions: number;
@@ -27,6 +33,7 @@ export interface TreeStats {
   compactionBytesRead: number;
   compactionBytesWritten: number;
   writeStalls: number;
+  /** A background flush or compaction failed and nothing has succeeded since (its message), or undefined. */
   backgroundError: string | undefined;
   blockCache: { capacityBytes: number; usedBytes: number; hitRate: number; hits: number; misses: number };
   tableCache: { capacity: number; open: number; hits: number; misses: number };

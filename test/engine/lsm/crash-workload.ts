@@ -31,7 +31,7 @@
  */
 import { expect } from "vitest";
 import { MemFileSystem, SeededRandom, openDB, silentLog, type DB, type DBOptions, type FileSystem } from "../../../src/index.ts";
-import { applyOps, dbContents, hex, modelIterate, type Op } from "../../support/model.ts";
+import { applyOps, dbContents, submitOps, hex, modelIterate, type Op } from "../../support/model.ts";
 import { compactDB, isReadOnlyCall, isWalDataCall, maintainDB, recordingFs, tinyOptions, type FsCall } from "../../support/lsm-model.ts";
 
 export type Strategy = "leveled" | "tiered" | "mobile";
@@ -75,13 +75,7 @@ function randomOps(id: number, rng: SeededRandom): Op[] { // A
 }
 
 function submit(db: DB, a: Attempt): Promise<void> { // A
-  if (a.ops.length === 1) {
-    const op = a.ops[0]!;
-    return op.type === "put" ? db.put(op.key, op.value, { sync: a.sync }) : db.delete(op.key, { sync: a.sync });
-  }
-  const b = db.batch();
-  for (const op of a.ops) op.type === "put" ? b.put(op.key, op.value) : b.delete(op.key);
-  return db.write(b, { sync: a.sync });
+  return submitOps(db, a.ops, a.sync);
 }
 
 /**

@@ -17,7 +17,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { MemFileSystem, SeededRandom, openDB, silentLog, type DB, type DBOptions, type IterateOptions, type Snapshot } from "../../../src/index.ts";
-import { applyOps, dbContents, hex, modelIterate, type Op } from "../../support/model.ts";
+import { applyOps, dbContents, hex, modelIterate, submitOps as submit, type Op } from "../../support/model.ts";
 import { LSM_CONFIGS, compactDB, maintainDB, missingLsmMethods, type CompactRange, type LsmConfig } from "../../support/lsm-model.ts";
 
 const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {};
@@ -73,16 +73,6 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ c: "maintain" as const }) },
   { weight: 1, arbitrary: fc.constant({ c: "reopen" as const }) },
 );
-
-function submit(db: DB, ops: Op[], sync: boolean): Promise<void> { // A
-  if (ops.length === 1) {
-    const op = ops[0]!;
-    return op.type === "put" ? db.put(op.key, op.value, { sync }) : db.delete(op.key, { sync });
-  }
-  const b = db.batch();
-  for (const op of ops) op.type === "put" ? b.put(op.key, op.value) : b.delete(op.key);
-  return db.write(b, { sync });
-}
 
 function open(fs: MemFileSystem, options: DBOptions): Promise<DB> { // A
   return openDB("/db", { ...options, fs, log: silentLog(), random: new SeededRandom(7) });
