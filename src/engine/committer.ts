@@ -92,6 +92,11 @@ export class Committer {
     this.visit = (key, seq, kind, buf, off, len) => memtable.addSlice(key, seq, kind, buf, off, len); // A
   }
 
+  /** The log failed outside a group (the rotation's fsync): every later write fails, as after a failed group fsync. */
+  failLog(cause: unknown): void { // A
+    this.fatal ??= readOnlyAfter(cause);
+  }
+
   /** Sequence number the next write gets, minus one: every write before it is applied or failed. */
   get lastAssignedSeq(): number { // A
     return this.nextSeq - 1;

@@ -123,15 +123,13 @@ export class BlockCache<T extends Cacheable = Uint8Array> {
 
   /**
    * The block of a slot `set` returned, now the most recently used, or
-   * undefined (a miss) if it was evicted or replaced since. Skips the keyed
+   * undefined if it was evicted or replaced since (not counted: look the key up then). Skips the keyed
    * lookup: a string hash and a Map probe per read.
    */
   touch(slot: CacheSlot<T>): T | undefined { // A
     const node = slot as Node<T>;
-    if (node.block === undefined) {
-      this.misses++;
-      return undefined;
-    }
+    // A stale slot is not a miss yet: the caller looks the key up (another reader may have cached it again).
+    if (node.block === undefined) return undefined;
     this.hits++;
     const s = this.sentinel;
     if (node.next !== s) {

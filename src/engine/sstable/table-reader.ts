@@ -253,7 +253,7 @@ export class TableReader {
     const cacheKey = this.cacheKeys[i] ?? (this.cacheKeys[i] = `${this.fileNumber}:${this.meta.index.offsets[i]!}`);
     if (useCache && cache !== undefined) {
       const slot = this.slots[i];
-      const cached = slot !== undefined && cache.touch !== undefined ? cache.touch(slot) : cache.get(cacheKey);
+      const cached = (slot !== undefined && cache.touch !== undefined ? cache.touch(slot) : undefined) ?? cache.get(cacheKey);
       if (cached !== undefined) return cached;
     }
     const h: BlockHandle = { offset: this.meta.index.offsets[i]!, length: this.meta.index.lengths[i]! };

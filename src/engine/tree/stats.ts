@@ -3,6 +3,7 @@
  * background-work counters, write amplification and cache figures. O(files)
  * per call; meant for monitoring, not for a hot loop.
  */
+import { listDbFiles } from "../files.ts";
 import type { Tree } from "./tree.ts";
 
 export interface LevelStats {
@@ -53,7 +54,7 @@ export function treeStats(tree: Tree, walBytesWritten: number): TreeStats { // A
     memtableBytes: rs.mem.sizeBytes,
     memtableKeys: rs.mem.keyCount,
     memtableVersions: rs.mem.versionCount,
-    walFiles: 1 + rs.imms.length,
+    walFiles: logsInUse(tree),
     levels,
     sortedRuns: tree.worker.picker.status(v, tree.options).sortedRuns,
     tableBytes: levels.reduce((n, l) => n + l.bytes, 0),
@@ -68,4 +69,13 @@ export function treeStats(tree: Tree, walBytesWritten: number): TreeStats { // A
     blockCache: { capacityBytes: bc.capacityBytes, usedBytes: bc.bytes, hitRate: bc.hits + bc.misses === 0 ? 0 : bc.hits / (bc.hits + bc.misses), hits: bc.hits, misses: bc.misses },
     tableCache: { capacity: tc.capacity, open: tc.entries, hits: tc.hits, misses: tc.misses },
   };
+}
+
+/** Logs the manifest still needs (numbered at or above its log number); 0 if the directory cannot be listed. */
+function logsInUse(tree: Tree): number { // A
+  try {
+    return listDbFiles(tree.fs, tree.dir).logs.filter((n) => n >= tree.vs.logNumber).length;
+  } catch {
+    return 0;
+  }
 }

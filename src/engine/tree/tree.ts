@@ -153,7 +153,13 @@ export class Tree implements WorkerHost {
     const old = this.wal;
     if (old === undefined || this.rs.mem.versionCount === 0) return;
     // Every write in the old log must be durable before any write lands in the new one.
-    await old.sync();
+    try {
+      await old.sync();
+    } catch (e) {
+      // The log's state is unknown after a failed fsync: read-only until reopened, as the committer does.
+      this.committer?.failLog(e);
+      throw e;
+    }
     const n = this.vs.newFileNumber();
     const next = WalWriter.create(this.fs, this.dir, n, this.random.nextU32());
     const mem = new MemTable();
@@ -254,7 +260,9 @@ export class Tree implements WorkerHost {
       this.blockCache.evictFile(n);
       doomed.push(tableFileName(n));
     }
-    for (const n of files.manifests) if (n !== this.vs.manifestNumber) doomed.push(manifestFileName(n));
+    // Only older manifests: a newer one is a rotation whose outcome is unknown
+    // (CURRENT may already name it); the next open sorts it out.
+    for (const n of files.manifests) if (n < this.vs.manifestNumber) doomed.push(manifestFileName(n));
     for (const name of doomed) {
       try {
         this.fs.remove(joinPath(this.dir, name));

@@ -154,8 +154,8 @@ export class Worker {
             this.lastError = e;
             this.counters.failures++;
             this.host.log.error("background.failed", { error: String(e) });
-            const r = this.manual.shift();
-            r?.reject(e);
+            // The loop stops here: every queued compact()/maintain() learns why, none waits for a loop that is gone.
+            for (const r of this.manual.splice(0)) r.reject(e);
           }
           break;
         }
