@@ -205,9 +205,22 @@ async function runRandomFamily(engine: Engine, data: Dataset, o: CaseOptions, si
 async function runCompact(engine: Engine, sink: Sink): Promise<void> { // A
   if (engine.compact === undefined) return;
   collectGarbage();
+  // A 1 ms timer measures how long the event loop went without a turn while the compaction ran.
+  let last = performance.now();
+  let longestPause = 0;
+  const probe = setInterval(() => { // A
+    const now = performance.now();
+    longestPause = Math.max(longestPause, now - last);
+    last = now;
+  }, 1);
   const t0 = performance.now();
-  await engine.compact();
+  try {
+    await engine.compact();
+  } finally {
+    clearInterval(probe);
+  }
   sink.timing({ engine: engine.name, name: "compaction after fillrandom", seconds: (performance.now() - t0) / 1000 });
+  sink.timing({ engine: engine.name, name: "longest event-loop pause in it", seconds: Math.max(longestPause, performance.now() - last) / 1000 });
   reportShape(engine, sink, "after compaction");
 }
 
