@@ -146,6 +146,25 @@ describe("LSM tree in the DB", () => {
     await db.close();
   });
 
+  test("flush writes only the versions some reader can see", async () => {
+    const fs = new MemFileSystem();
+    const db = await openDB("/db", { fs, ...tiny, memtableBytes: 1 << 20 });
+    for (let i = 0; i < 10; i++) await db.put("k", `v${i}`);
+    const snap = db.snapshot(); // sees v9
+    for (let i = 10; i < 20; i++) await db.put("k", `v${i}`);
+    await db.delete("gone");
+    await db.flush();
+    const tableEntries = async (): Promise<number> => // A
+      (await db.verify()).files.filter((f) => f.kind === "table").reduce((n, f) => n + f.entries, 0);
+    expect(await tableEntries()).toBe(3); // v19 (latest), v9 (the snapshot's), the tombstone of "gone"
+    expect(dec(await db.get("k", { snapshot: snap }))).toBe("v9");
+    expect(dec(await db.get("k"))).toBe("v19");
+    snap.release();
+    await db.compact();
+    expect(await tableEntries()).toBe(1); // at the bottom with no snapshot: v19 alone
+    await db.close();
+  });
+
   test("close ends open iterators, which then report ClosedError", async () => {
     const fs = new MemFileSystem();
     const db = await openDB("/db", { fs, ...tiny });

@@ -37,6 +37,7 @@ import type { ResolvedOptions } from "../options.ts";
 import type { SnapshotList } from "../snapshot.ts";
 import { tableFileName } from "../sstable/format.ts";
 import { TableOutputs, type TableOutputContext } from "../sstable/table-output.ts";
+import { VersionFilter } from "../compaction/drop-rule.ts";
 import type { BlockReader } from "../sstable/block-reader.ts";
 import { TableReader } from "../sstable/table-reader.ts";
 import { walFileName } from "../wal/format.ts";
@@ -46,8 +47,8 @@ import { Worker, type WorkerHost } from "./worker.ts";
 
 /** Sealed memtables allowed to wait for flush before writes stall. */
 const MAX_IMMUTABLES = 2;
-/** Memtable keys written between yields to the event loop during a flush. */
-const FLUSH_SLICE_KEYS = 2048;
+/** Versions written between yields to the event loop during a flush (~2 ms of work). */
+const FLUSH_SLICE_ENTRIES = 2048;
 
 export interface TreeDeps {
   fs: FileSystem;
@@ -209,11 +210,19 @@ export class Tree implements WorkerHost {
     let added;
     try {
       const it = imm.mem.iterator();
-      let keys = 0;
+      // Versions no reader can see are not written (the compaction rule, minus
+      // dropping deletions: level 0 is never the bottom). A snapshot taken
+      // later sees the newest version of each key, which is always kept.
+      const filter = new VersionFilter(this.snapshots.sequences(), false);
+      // Sliced by versions, not keys: a key overwritten thousands of times must not make one slice long.
+      let sinceYield = 0;
       for (it.seekFirst(); it.valid(); it.next()) {
         const key = it.key();
-        for (const v of it.versions()) out.add(key, v.seq, v.kind, v.value);
-        if (++keys % FLUSH_SLICE_KEYS === 0) {
+        const versions = it.versions();
+        for (const v of versions) if (filter.keep(key, v.seq, v.kind)) out.add(key, v.seq, v.kind, v.value);
+        sinceYield += versions.length;
+        if (sinceYield >= FLUSH_SLICE_ENTRIES) {
+          sinceYield = 0;
           await yieldToEventLoop();
           if (this.closed) throw new ClosedError();
         }
