@@ -28,6 +28,8 @@ export interface TreeStats {
   tableBytes: number;
   /** (WAL + flush + compaction bytes written) / WAL bytes written, since open; 0 before any write. */
   writeAmplification: number;
+  /** Memtables sealed, and flushed, since open. */
+  memtableRotations: number;
   flushes: number;
   compactions: number;
   trivialMoves: number;
@@ -59,6 +61,7 @@ export function treeStats(tree: Tree, walBytesWritten: number): TreeStats { // A
     sortedRuns: tree.worker.picker.status(v, tree.options).sortedRuns,
     tableBytes: levels.reduce((n, l) => n + l.bytes, 0),
     writeAmplification: walBytesWritten === 0 ? 0 : written / walBytesWritten,
+    memtableRotations: tree.counters.rotations,
     flushes: tree.counters.flushes,
     compactions: w.compactions,
     trivialMoves: w.trivialMoves,

@@ -32,6 +32,7 @@ import type { Committer } from "../committer.ts";
 import { listDbFiles } from "../files.ts";
 import { manifestFileName } from "../manifest/manifest-format.ts";
 import type { VersionSet } from "../manifest/version-set.ts";
+import type { MemEntry } from "../cursor.ts";
 import { MemTable } from "../memtable/memtable.ts";
 import type { ResolvedOptions } from "../options.ts";
 import type { SnapshotList } from "../snapshot.ts";
@@ -123,7 +124,8 @@ export class Tree implements WorkerHost {
     return this.wal;
   }
 
-  get(key: string, seq: number): ReturnType<typeof getFrom> { // A
+  /** The newest version of key at seq (a delete has kind 0), or undefined. */
+  get(key: string, seq: number): MemEntry | undefined { // A
     return getFrom(this.rs, this.tables, key, seq);
   }
 
