@@ -97,11 +97,6 @@ export class Committer {
     this.fatal ??= readOnlyAfter(cause);
   }
 
-  /** Sequence number the next write gets, minus one: every write before it is applied or failed. */
-  get lastAssignedSeq(): number { // A
-    return this.nextSeq - 1;
-  }
-
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
   submit(rec: Uint8Array, sync: boolean): Promise<void> { // A
     if (this.fatal !== undefined) return Promise.reject(this.fatal);

@@ -146,7 +146,7 @@ export class Tree implements WorkerHost {
     if (this.rs.imms.length >= MAX_IMMUTABLES || this.stallNeeded) {
       this.counters.stalls++;
       this.log.debug("write.stall", { immutables: this.rs.imms.length, stalled: this.stallNeeded });
-      return this.worker.waitForRoom(() => this.rs.imms.length < MAX_IMMUTABLES && !this.stallNeeded); // A
+      return this.worker.runUntil(() => this.rs.imms.length < MAX_IMMUTABLES && !this.stallNeeded); // A
     }
     return this.rotate();
   }

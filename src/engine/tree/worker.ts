@@ -86,21 +86,12 @@ export class Worker {
     this.running = this.loop();
   }
 
-  get isRunning(): boolean { // A
-    return this.running !== undefined;
-  }
-
   /** Whether writes must wait for compaction (the strategy's sorted-run limit). */
   mustStall(): boolean { // A
     return this.picker.mustStall(this.host.readState.version, this.host.options);
   }
 
-  /** Resolves when `ok()` holds; rejects if the loop stops (error, close) while it does not. */
-  waitForRoom(ok: () => boolean): Promise<void> { // A
-    return this.runUntil(ok);
-  }
-
-  /** Runs background work until `done()` holds. */
+  /** Runs background work until `done()` holds; rejects if the loop stops (error, close) while it does not. */
   runUntil(done: () => boolean): Promise<void> { // A
     if (done()) return Promise.resolve();
     this.lastError = undefined;
