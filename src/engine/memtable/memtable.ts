@@ -3,42 +3,43 @@
  * in key order, readable at any snapshot sequence number. Keys are latin1
  * strings (one char per byte), whose native `<` is unsigned bytewise order.
  *
- * Layout: a B+tree (SortedIndex, 64 keys per leaf) maps each key to a
- * node that points at its newest version; versions chain newest to oldest
- * and are never dropped, because an open snapshot may need any of them.
- * Versions are immutable and handed to readers as they are (no copy).
+ * Layout: a B+tree (SortedIndex, 64 keys per leaf) maps each key to the
+ * row of its newest version; versions are rows of typed columns (no object
+ * per version), chained newest to oldest and never dropped, because an
+ * open snapshot may need any of them. Readers get a small entry object
+ * made per read, whose value is a view of the WAL record.
  *
- * Cost sketch: an add is one tree descent (~log2 n string compares, ~18 at
- * 262k keys, most a cache miss on the string body) plus two small objects;
+ * Cost sketch: an add is one tree descent (~log2 n compares of 6-byte
+ * numeric key prefixes, a string compare only on a tie) plus one row;
  * a read is the same descent plus a walk down the version chain (one step
  * unless the key was overwritten after the reader's snapshot).
  *
  * Measured with bench/memtable.ts (16-byte random keys made the way the
  * WAL decoder makes them, 2-core EPYC VM, best of 2-7 runs), ops/s as
- * this tree / the same tree with a Map beside it / a skiplist:
+ * this memtable / the old tree with a Map beside it / a skiplist:
  *
- *                      insert                  get (fresh key string)
+ *                      insert                  get hit
  *   node 20 (compiled)
- *   32k random         2.02M / 1.39M / 1.07M   2.12M / 3.82M / 799k
- *   262k random        778k  / 460k  / 233k    713k  / 970k  / 142k
- *   1M random          459k  / 323k  / 116k    530k  / 889k  / 91k
- *   1M sequential      3.02M / 943k  / 1.44M   491k  / 926k  / 123k
+ *   32k random         2.08M / 1.58M / 1.86M   2.65M / 7.14M / 1.59M
+ *   262k random        1.03M / 579k  / 404k    1.06M / 1.45M / 254k
+ *   1M random          528k  / 346k  / 135k    631k  / 1.04M / 101k
+ *   1M sequential      5.62M / 949k  / 1.75M   516k  / 1.03M / 132k
  *   bun 1.4.5
- *   32k random         1.78M / 1.74M / 1.24M   1.68M / 7.52M / 707k
- *   262k random        547k  / 607k  / 237k    432k  / 2.24M / 151k
- *   1M random          335k  / 273k  / 109k    259k  / 1.56M / 80k
- *   1M sequential      3.49M / 1.28M / 2.00M   317k  / 1.75M / 134k
+ *   32k random         3.01M / 2.33M / 1.30M   2.93M / 9.85M / 964k
+ *   262k random        1.52M / 964k  / 225k    1.14M / 2.64M / 162k
+ *   1M random          866k  / 501k  / 146k    846k  / 2.29M / 116k
+ *   1M sequential      7.04M / 1.80M / 2.35M   366k  / 2.28M / 171k
  *
- * The skiplist loses everywhere. The Map is a trade: on Node it costs
- * 1.4-1.7x on new random keys and 3x on sequential ones, buys 1.4-1.8x on
- * reads and ~2.5x on overwrites, and a 1:1 mix of new keys and reads came
- * out even or in the tree's favour (668k/600k at 32k, 437k/438k at 262k,
- * 416k/323k at 1M). On Bun, whose Map is fast and string compares slow,
- * the Map wins reads 4-6x and the mix 1.3-1.6x. It also costs ~30 bytes a
- * key and made full scans 1.2-1.8x slower (objects end up in memory in
- * insertion order, not key order). Node is the primary runtime, so no Map;
- * TreeMapTable in bench/memtable-alternatives.ts is the drop-in if
- * read-heavy workloads on memtable-resident keys come to dominate.
+ * Against the tree before numeric prefixes and version rows (string
+ * compares, two objects per key): node insert 778k -> 1.03M and get 713k ->
+ * 1.06M at 262k, sequential 3.02M -> 5.62M (the append path skips the
+ * search); bun insert 547k -> 1.52M, get 432k -> 1.14M at 262k.
+ *
+ * The skiplist loses everywhere. A Map beside the tree still wins point
+ * reads 1.4-3x, and costs new-key inserts ~1.5x and ~30 bytes a key; it
+ * made full scans 1.2-1.8x slower. Inserts and scans are the write path,
+ * so no Map; TreeMapTable in bench/memtable-alternatives.ts is the drop-in
+ * if read-heavy workloads on memtable-resident keys come to dominate.
  */
 import { assert } from "../../errors.ts";
 import type { KeyCursor, MemEntry } from "../cursor.ts";
@@ -50,65 +51,102 @@ export const KIND_PUT = 1;
 export type { MemEntry } from "../cursor.ts";
 
 /*
- * sizeBytes charges, measured as V8 heap growth per item (node 20
- * --expose-gc, 16-byte keys, 50k-500k keys, steady within 3 bytes):
+ * sizeBytes charges, checked as V8 heap plus array buffer growth per put
+ * (node 20 --expose-gc, 250k random 16-byte keys, 100-byte values in
+ * batches of 1000: 99 B heap + 152 B buffers measured, 252 B charged):
  * - per distinct key, besides its chars: ~20 string header and padding,
- *   ~71 for the key node, its leaf slots at average fill and its share of
- *   the tree's nodes: 96;
- * - per version: the version object, 35 measured: 40;
- * - per put, besides the value bytes: the version's reference to the value
- *   (buffer, offset, length fields; estimated, not measured): 16. A version
- *   used to hold a Uint8Array view per value, 104 bytes measured, which also
- *   made a quarter of an awaited put's time garbage collection on a large heap.
+ *   its leaf slots (key pointer, 8-byte prefix, row number) at average
+ *   fill, its share of the inner nodes: 80;
+ * - per version: its row in the typed columns (seq 8, older 4, offset 4,
+ *   length 4, kind 1) with the columns' doubling slack, and its slot in the
+ *   record-buffer column: 48;
+ * - per put, besides the value bytes: the record's own framing of the entry
+ *   (kind, lengths, key copy share): 8.
+ * Versions used to be two objects per new key (a key node and a version);
+ * as rows, the collector never traces them.
  */
-export const MEMTABLE_KEY_OVERHEAD_BYTES = 96;
-export const MEMTABLE_VERSION_OVERHEAD_BYTES = 40;
-export const MEMTABLE_VALUE_OVERHEAD_BYTES = 16;
+export const MEMTABLE_KEY_OVERHEAD_BYTES = 80;
+export const MEMTABLE_VERSION_OVERHEAD_BYTES = 48;
+export const MEMTABLE_VALUE_OVERHEAD_BYTES = 8;
+
+/** No older version (the end of a chain). */
+const NONE = -1;
+const INITIAL_ROWS = 1024;
+
+/** What readers get: a small object made per read (versions are rows, not objects). */
+class Entry implements MemEntry {
+  constructor(readonly seq: number, readonly kind: number, readonly value: Uint8Array | undefined) {} // A
+}
 
 /**
- * One version of a key. Shared with readers, so never changed after creation.
- * The value is kept as a range of the buffer it arrived in (the WAL record),
- * not as a view object per value; `value` makes the view when a reader asks.
+ * Every version of the memtable as rows of typed columns, appended in seq
+ * order and never changed: row r's key is wherever the tree points at r or
+ * at a newer row whose chain reaches r. `older[r]` links a key's versions
+ * newest to oldest. A value is the range bufs[r][offs[r], offs[r] + lens[r])
+ * of the WAL record it arrived in (no view object per value).
  */
-class Version implements MemEntry {
-  constructor( // A
-    readonly seq: number,
-    readonly kind: number,
-    private readonly buf: Uint8Array | undefined,
-    private readonly off: number,
-    private readonly len: number,
-    readonly older: Version | undefined,
-  ) {}
+class VersionRows {
+  seqs = new Float64Array(INITIAL_ROWS);
+  older = new Int32Array(INITIAL_ROWS);
+  offs = new Uint32Array(INITIAL_ROWS);
+  lens = new Uint32Array(INITIAL_ROWS);
+  kinds = new Uint8Array(INITIAL_ROWS);
+  bufs: Array<Uint8Array | undefined> = [];
+  count = 0;
 
-  get value(): Uint8Array | undefined { // A
-    return this.buf === undefined ? undefined : this.buf.subarray(this.off, this.off + this.len);
+  constructor() {} // A
+
+  push(seq: number, kind: number, buf: Uint8Array | undefined, off: number, len: number, older: number): number { // A
+    const r = this.count;
+    if (r === this.seqs.length) this.grow();
+    this.seqs[r] = seq;
+    this.older[r] = older;
+    this.offs[r] = off;
+    this.lens[r] = len;
+    this.kinds[r] = kind;
+    this.bufs.push(buf);
+    this.count = r + 1;
+    return r;
+  }
+
+  /** Row r as a reader's entry; the value is a view of the record. */
+  entry(r: number): MemEntry { // A
+    const buf = this.bufs[r];
+    return new Entry(this.seqs[r]!, this.kinds[r]!, buf === undefined ? undefined : buf.subarray(this.offs[r]!, this.offs[r]! + this.lens[r]!));
+  }
+
+  /** Newest row in the chain starting at `head` with seq <= snapshotSeq, or NONE. */
+  visibleRow(head: number, snapshotSeq: number): number { // A
+    let r = head;
+    while (r !== NONE && this.seqs[r]! > snapshotSeq) r = this.older[r]!;
+    return r;
+  }
+
+  private grow(): void { // A
+    const n = this.seqs.length * 2;
+    const seqs = new Float64Array(n);
+    seqs.set(this.seqs);
+    this.seqs = seqs;
+    const older = new Int32Array(n);
+    older.set(this.older);
+    this.older = older;
+    const offs = new Uint32Array(n);
+    offs.set(this.offs);
+    this.offs = offs;
+    const lens = new Uint32Array(n);
+    lens.set(this.lens);
+    this.lens = lens;
+    const kinds = new Uint8Array(n);
+    kinds.set(this.kinds);
+    this.kinds = kinds;
   }
 }
 
-/**
- * A key's stable handle in the tree; only `head` moves, to a newer version.
- * Cursors cache it, so a version added under a cursor is seen through it.
- */
-class KeyNode {
-  constructor(public head: Version) {} // A
-}
-
-/** Newest version in the chain with seq <= snapshotSeq. */
-function visibleIn(head: Version, snapshotSeq: number): Version | undefined { // A
-  let v: Version | undefined = head;
-  while (v !== undefined && v.seq > snapshotSeq) v = v.older;
-  return v;
-}
-
-/** Stands in a spare KeyNode until the node is used for a new key. */
-const NO_VERSION = new Version(0, KIND_DELETE, undefined, 0, 0, undefined);
-
 export class MemTable {
-  private readonly index = new SortedIndex<KeyNode>();
-  /** The node the next new key will get; an overwrite finds the key's own node and leaves this one for later. */
-  private spare = new KeyNode(NO_VERSION);
+  /** Key -> row of its newest version. */
+  private readonly index = new SortedIndex<number>();
+  private readonly rows = new VersionRows();
   private bytes = 0;
-  private versions = 0;
   private seqHigh = 0;
 
   constructor() {} // A
@@ -129,31 +167,27 @@ export class MemTable {
     if (!(kind === KIND_PUT ? buf !== undefined : kind === KIND_DELETE && buf === undefined)) {
       assert(false, `memtable entry of kind ${kind} with ${buf === undefined ? "no" : "a"} value`);
     }
-    // One descent both tells a new key from an overwrite and, for a new key, inserts it.
-    const spare = this.spare;
-    const node = this.index.insert(key, spare);
-    if (node === spare) {
-      node.head = new Version(seq, kind, buf, off, len, undefined);
-      this.spare = new KeyNode(NO_VERSION);
-      this.bytes += key.length + MEMTABLE_KEY_OVERHEAD_BYTES;
-    } else {
-      assert(node.head.seq < seq && node.head !== NO_VERSION, "memtable key node holds no version or a newer one");
-      node.head = new Version(seq, kind, buf, off, len, node.head);
-    }
-    this.bytes += buf === undefined
-      ? MEMTABLE_VERSION_OVERHEAD_BYTES
-      : MEMTABLE_VERSION_OVERHEAD_BYTES + MEMTABLE_VALUE_OVERHEAD_BYTES + len;
-    this.versions++;
+    if (!(len >= 0 && len <= 0xffff_ffff && off >= 0 && off <= 0xffff_ffff)) assert(false, `memtable value range ${off}+${len} out of bounds`);
+    const rows = this.rows;
+    const r = rows.count;
+    // One descent both tells a new key from an overwrite and, for a new key, inserts it (pointing at row r).
+    const prev = this.index.upsert(key, r);
+    const head = prev === undefined ? NONE : prev;
+    rows.push(seq, kind, buf, off, len, head);
+    if (head === NONE) this.bytes += key.length + MEMTABLE_KEY_OVERHEAD_BYTES;
+    this.bytes += buf === undefined ? MEMTABLE_VERSION_OVERHEAD_BYTES : MEMTABLE_VERSION_OVERHEAD_BYTES + MEMTABLE_VALUE_OVERHEAD_BYTES + len;
     this.seqHigh = seq;
   }
 
   /** Newest version of key with seq <= snapshotSeq, or undefined if the memtable has none. */
   get(key: string, snapshotSeq: number): MemEntry | undefined { // A
-    const node = this.index.find(key);
-    return node === undefined ? undefined : visibleIn(node.head, snapshotSeq);
+    const head = this.index.find(key);
+    if (head === undefined) return undefined;
+    const r = this.rows.visibleRow(head, snapshotSeq);
+    return r === NONE ? undefined : this.rows.entry(r);
   }
 
-  /** Approximate memory use: key chars + value bytes + the per-key, per-version and per-value overheads above. */
+  /** Approximate memory use: key chars + value bytes + the per-key and per-version overheads above. */
   get sizeBytes(): number { // A
     return this.bytes;
   }
@@ -164,7 +198,7 @@ export class MemTable {
   }
 
   get versionCount(): number { // A
-    return this.versions;
+    return this.rows.count;
   }
 
   /** Highest seq added, 0 if none. */
@@ -173,7 +207,7 @@ export class MemTable {
   }
 
   iterator(): MemTableIterator { // A
-    return new MemTableCursor(this.index);
+    return new MemTableCursor(this.index, this.rows);
   }
 }
 
@@ -190,14 +224,19 @@ export interface MemTableIterator extends KeyCursor {
 }
 
 /** The tree's own cursor (no delegation layer on the scan path) plus version reads. */
-class MemTableCursor extends SortedIndexCursor<KeyNode> implements MemTableIterator {
+class MemTableCursor extends SortedIndexCursor<number> implements MemTableIterator {
+  constructor(index: SortedIndex<number>, private readonly rows: VersionRows) { // A
+    super(index);
+  }
+
   visible(snapshotSeq: number): MemEntry | undefined { // A
-    return visibleIn(this.value().head, snapshotSeq);
+    const r = this.rows.visibleRow(this.liveValue(), snapshotSeq);
+    return r === NONE ? undefined : this.rows.entry(r);
   }
 
   versions(): MemEntry[] { // A
     const out: MemEntry[] = [];
-    for (let v: Version | undefined = this.value().head; v !== undefined; v = v.older) out.push(v);
+    for (let r = this.liveValue(); r !== NONE; r = this.rows.older[r]!) out.push(this.rows.entry(r));
     return out;
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { AssertionFailedError } from "../../../src/errors.ts";
-import { SORTED_INDEX_FANOUT, SortedIndex, type SortedIndexCursor } from "../../../src/engine/memtable/sorted-index.ts";
+import { keyPrefix, SORTED_INDEX_FANOUT, SortedIndex, type SortedIndexCursor } from "../../../src/engine/memtable/sorted-index.ts";
+import fc from "fast-check";
 import { SeededRandom } from "../../../src/platform/random.ts";
 import { compareLatin1 } from "./memtable-model.ts";
 
@@ -149,5 +150,52 @@ describe("SortedIndex", () => {
     c.seekFirst();
     c.next();
     expect(c.valid()).toBe(false);
+  });
+
+  test("keyPrefix preserves order: a smaller prefix means a smaller key, a smaller key never a larger prefix", () => {
+    const latin1 = fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 9 }).map((cs) => String.fromCharCode(...cs));
+    fc.assert(
+      fc.property(latin1, latin1, (a, b) => {
+        const c = compareLatin1(a, b);
+        if (keyPrefix(a) < keyPrefix(b)) expect(c).toBeLessThan(0);
+        if (c < 0) expect(keyPrefix(a)).toBeLessThanOrEqual(keyPrefix(b));
+        if (c === 0) expect(keyPrefix(a)).toBe(keyPrefix(b));
+      }),
+      { numRuns: 2000 },
+    );
+    // Keys that differ only past the sixth byte, or by trailing zero bytes, tie and fall back to the string.
+    expect(keyPrefix("abcdefX")).toBe(keyPrefix("abcdefY"));
+    expect(keyPrefix("ab")).toBe(keyPrefix("ab\0"));
+    expect(keyPrefix("\xff\xff\xff\xff\xff\xff")).toBe(2 ** 48 - 1);
+    const index = build(["abcdefY", "ab\0", "abcdefX", "ab", "abcdef"]);
+    expect(walk(index.cursor(), true)).toEqual(["ab", "ab\0", "abcdef", "abcdefX", "abcdefY"]);
+  });
+
+  test("upsert replaces and returns the old value; a cursor's liveValue sees it, value() keeps what it read", () => {
+    const rnd = new SeededRandom(7);
+    const index = new SortedIndex<number>();
+    const model = new Map<string, number>();
+    let overwrites = 0;
+    for (let i = 0; i < 3000; i++) {
+      // Short keys over a small alphabet, so many upserts hit an existing key.
+      const k = randomKey(rnd, 2).replace(/[^]/g, (ch) => String.fromCharCode(97 + (ch.charCodeAt(0) % 8)));
+      const old = index.upsert(k, i);
+      expect(old).toBe(model.get(k));
+      if (old !== undefined) overwrites++;
+      model.set(k, i);
+      expect(index.find(k)).toBe(i);
+    }
+    expect(overwrites).toBeGreaterThan(1000);
+    expect(index.size).toBe(model.size);
+    const keys = [...model.keys()];
+    const c = index.cursor();
+    c.seek(keys[0]!);
+    const before = c.value();
+    // Inserts elsewhere shift slots; the upsert of the cursor's own key must still be seen.
+    for (let i = 0; i < 500; i++) index.insert(randomKey(rnd, 6) + "~", -1);
+    index.upsert(keys[0]!, 99_999);
+    expect(c.key()).toBe(keys[0]);
+    expect(c.value()).toBe(before);
+    expect(c.liveValue()).toBe(99_999);
   });
 });
