@@ -19,14 +19,17 @@
  * it is reopened, because the file's state is unknown.
  */
 import { IOError, OuroborosError, BudgetExceededError } from "../errors.ts";
-import { decodeBatchBody, recordBase, recordEntryCount, type BatchVisitor } from "./write-batch.ts";
+import { decodeBatchBody, recordBase, recordEntryCount, separateValues, type BatchVisitor } from "./write-batch.ts";
 import type { MemTable } from "./memtable/memtable.ts";
+import type { ValueLog } from "./value-log.ts";
 import { sealWalRecord, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import type { WalWriter } from "./wal/writer.ts";
 
 interface PendingWrite {
   rec: Uint8Array;
   sync: boolean;
+  /** Bytes of the record's longest value (values of the value log's threshold or more move there at seal). */
+  longest: number;
   firstSeq: number;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -67,7 +70,10 @@ export class Committer {
   private between: Array<() => Promise<void>> = [];
   private readonly startDrain = (): void => this.drain(); // A
   private visit!: BatchVisitor;
+  private memtable!: MemTable;
   private wal!: WalWriter;
+  /** Where large values go (undefined: every value stays in the WAL record). */
+  private values: ValueLog | undefined = undefined;
 
   /**
    * `gate`, when given, runs before every group: it returns a promise when
@@ -89,7 +95,13 @@ export class Committer {
   /** Points the next groups at a new log and memtable (rotation; call only from the gate, between groups). */
   switchTo(wal: WalWriter, memtable: MemTable): void { // A
     this.wal = wal;
+    this.memtable = memtable;
     this.visit = (key, seq, kind, buf, off, len) => memtable.addSlice(key, seq, kind, buf, off, len); // A
+  }
+
+  /** Sends values of the log's threshold or more to `values` from the next group on. */
+  useValueLog(values: ValueLog): void { // A
+    this.values = values;
   }
 
   /** The log failed outside a group (the rotation's fsync): every later write fails, as after a failed group fsync. */
@@ -98,7 +110,7 @@ export class Committer {
   }
 
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
-  submit(rec: Uint8Array, sync: boolean): Promise<void> { // A
+  submit(rec: Uint8Array, sync: boolean, longestValue = 0): Promise<void> { // A
     if (this.fatal !== undefined) return Promise.reject(this.fatal);
     if (this.queuedBytes + rec.length > QUEUE_BYTES_MAX) {
       return Promise.reject(new BudgetExceededError(
@@ -106,7 +118,7 @@ export class Committer {
       ));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rec, sync, firstSeq: 0, resolve, reject });
+      this.queue.push({ rec, sync, longest: longestValue, firstSeq: 0, resolve, reject });
       this.queuedBytes += rec.length;
       this.submitted++;
       if (!this.draining) {
@@ -240,7 +252,21 @@ export class Committer {
     this.inFlightQ = q;
     this.inFlightStart = start;
     this.inFlightEnd = end;
-    const buf = this.seal(start, end);
+    const values = this.values;
+    let buf: Uint8Array;
+    let valueBytes = 0;
+    try {
+      const before = values === undefined ? 0 : values.appendedBytes;
+      buf = this.seal(start, end);
+      if (values !== undefined) valueBytes = values.appendedBytes - before;
+      // The group's value records reach the OS before the WAL record that points at them.
+      if (valueBytes > 0) values!.flush();
+    } catch (e) {
+      // Nothing reached the WAL: the group fails alone (a broken value-log file is replaced by the next group).
+      this.inFlightQ = undefined;
+      this.rejectRange(q, start, end, e);
+      return undefined;
+    }
     let wantSync = false;
     for (let i = start; i < end; i++) wantSync ||= q[i]!.sync;
     try {
@@ -253,14 +279,16 @@ export class Committer {
     }
     this.stats.walBytesWritten += buf.length;
     if (!wantSync) {
-      this.apply(q, buf, start, end);
+      this.apply(q, buf, start, end, valueBytes);
       return undefined;
     }
     this.stats.syncs++;
-    return this.wal.sync().then(
+    // Earlier groups' pointers are in the log too, so every value flushed so far must become durable with it.
+    const synced = values !== undefined && values.needsSync ? bothSettled(values.sync(), this.wal.sync()) : this.wal.sync();
+    return synced.then(
       () => {
         try {
-          this.apply(q, buf, start, end);
+          this.apply(q, buf, start, end, valueBytes);
         } catch (e) {
           this.fatal = e;
           this.inFlightQ = undefined;
@@ -284,6 +312,8 @@ export class Committer {
       const w = q[i]!;
       w.firstSeq = this.nextSeq;
       this.nextSeq += recordEntryCount(w.rec, 0);
+      const values = this.values;
+      if (values !== undefined && w.longest >= values.threshold) w.rec = separateValues(w.rec, values.threshold, w.firstSeq, values.store);
       sealWalRecord(w.rec, 0, w.rec.length - WAL_RECORD_HEADER_BYTES, w.firstSeq, this.wal.checksumSeed);
       total += w.rec.length;
     }
@@ -298,7 +328,9 @@ export class Committer {
   }
 
   /** Applies the group's batches to the memtable (values are views into `buf`), then resolves them in order. */
-  private apply(q: PendingWrite[], buf: Uint8Array, start: number, end: number): void { // PA
+  private apply(q: PendingWrite[], buf: Uint8Array, start: number, end: number, valueBytes: number): void { // PA
+    // The memtable answers for the value-log bytes its pointers refer to: that bounds what recovery re-reads.
+    if (valueBytes > 0) this.memtable.chargeValueLog(valueBytes);
     // A lone record is applied from its slab, so versions hold the slab, not a view per record.
     const base = end - start === 1 ? recordBase(buf) : buf;
     let at = buf.byteOffset - base.byteOffset;
@@ -315,6 +347,13 @@ export class Committer {
     for (let i = start; i < end; i++) q[i]!.resolve();
     this.noteSettled(end - start);
   }
+}
+
+/** Waits for both; rejects with the first failure (neither rejection goes unhandled). */
+function bothSettled(a: Promise<void>, b: Promise<void>): Promise<void> { // A
+  return Promise.allSettled([a, b]).then((r) => { // A
+    for (const x of r) if (x.status === "rejected") throw x.reason;
+  });
 }
 
 function readOnlyAfter(cause: unknown): OuroborosError { // A

@@ -8,11 +8,12 @@
  * until it is exhausted, fails, or is `return()`ed (a `for await` loop that
  * breaks calls it), so the versions it reads stay.
  */
-import { ClosedError, InvalidArgumentError } from "../errors.ts";
+import { ClosedError, CorruptionError, InvalidArgumentError } from "../errors.ts";
 import { bytesToLatin1, copyBytes, latin1ToBytes } from "../encoding/bytes.ts";
 import { checkKey } from "./write-batch.ts";
 import type { KeyCursor } from "./cursor.ts";
-import { KIND_PUT } from "./memtable/memtable.ts";
+import { KIND_DELETE, KIND_VALUE_POINTER } from "./memtable/memtable.ts";
+import type { ValueLog } from "./value-log.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 export interface IterateOptions {
@@ -97,6 +98,8 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
     private readonly isClosed: () => boolean,
     options: IterateOptions,
     private readonly onFinish?: () => void,
+    /** Resolves value-log pointers (undefined when the database has no value log). */
+    private readonly values?: ValueLog,
   ) {
     const limit = options.limit;
     if (limit !== undefined && (typeof limit !== "number" || Number.isNaN(limit) || limit < 0)) {
@@ -141,9 +144,10 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
         const key = this.cursor.key();
         if (!this.inRange(key)) break;
         const e = this.cursor.visible(seq);
-        if (e === undefined || e.kind !== KIND_PUT) continue;
+        if (e === undefined || e.kind === KIND_DELETE) continue;
         this.yielded++;
-        return [this.wantKeys ? latin1ToBytes(key) : EMPTY, this.wantValues ? copyBytes(e.value!) : EMPTY];
+        const value = !this.wantValues ? EMPTY : e.kind === KIND_VALUE_POINTER ? resolvePointer(this.values, key, e.value!) : copyBytes(e.value!);
+        return [this.wantKeys ? latin1ToBytes(key) : EMPTY, value];
       }
     } catch (e) {
       // A damaged block or a released snapshot: the iterator is over, and lets go of what it holds.
@@ -197,4 +201,10 @@ export class DBIterator implements AsyncIterableIterator<[Uint8Array, Uint8Array
       this.onFinish?.();
     }
   }
+}
+
+/** The value a pointer entry of `key` refers to, read and checked; CorruptionError if there is no value log to read it from. */
+export function resolvePointer(values: ValueLog | undefined, key: string, pointer: Uint8Array): Uint8Array { // PA
+  if (values === undefined) throw new CorruptionError("an entry points into the value log, but this database has none open");
+  return values.read(key, pointer);
 }

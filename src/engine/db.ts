@@ -15,8 +15,8 @@ import { systemRandom } from "../platform/random.ts";
 import { dirName, joinPath, type FileLock, type FileSystem } from "../platform/fs.ts";
 import { nodeFileSystem } from "../platform/node-fs.ts";
 import { Committer } from "./committer.ts";
-import { DBIterator, toKeyRange, type IterateOptions } from "./db-iterator.ts";
-import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
+import { DBIterator, resolvePointer, toKeyRange, type IterateOptions } from "./db-iterator.ts";
+import { KIND_DELETE, KIND_PUT, KIND_VALUE_POINTER } from "./memtable/memtable.ts";
 import { resolveOptions, type DBOptions, type ResolvedOptions } from "./options.ts";
 import { listDbFiles } from "./files.ts";
 import { Snapshot, SnapshotList } from "./snapshot.ts";
@@ -121,6 +121,7 @@ export class DB {
     const wal = tree.activeWal;
     this.committer = wal === undefined ? undefined : new Committer(wal, tree.readState.mem, lastSeq, () => tree.gate()); // A
     if (this.committer !== undefined) tree.attach(this.committer);
+    if (this.committer !== undefined && tree.values !== undefined) this.committer.useValueLog(tree.values);
     this.readSeqFallback = lastSeq;
     // A replayed log bigger than a memtable is sealed and flushed right away.
     if (this.committer !== undefined && tree.readState.mem.sizeBytes >= options.memtableBytes) {
@@ -144,13 +145,15 @@ export class DB {
     const k = bytesToLatin1(checkKey(key));
     const seq = this.readSeq(options);
     const e = this.tree.get(k, seq);
-    return e === undefined || e.kind !== KIND_PUT ? undefined : copyBytes(e.value!);
+    if (e === undefined || e.kind === KIND_DELETE) return undefined;
+    return e.kind === KIND_VALUE_POINTER ? resolvePointer(this.tree.values, k, e.value!) : copyBytes(e.value!);
   }
 
   put(key: Uint8Array | string, value: Uint8Array | string, options?: WriteOptions): Promise<void> { // A
     try {
       const sync = this.writeSync(options);
-      return this.committer!.submit(singleOpRecord(KIND_PUT, checkKey(key), checkValue(value)), sync);
+      const v = checkValue(value);
+      return this.committer!.submit(singleOpRecord(KIND_PUT, checkKey(key), v), sync, v.length);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -179,7 +182,7 @@ export class DB {
       const rec = batch.toRecord();
       // The next db.batch() starts at this size (at most 1 MiB), so a run of big batches does not regrow each one.
       this.batchBytesHint = Math.min(rec.length + 64, 1 << 20);
-      return this.committer!.submit(rec, sync);
+      return this.committer!.submit(rec, sync, batch.longestValueBytes);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -215,7 +218,7 @@ export class DB {
       if (!this.closed && tc.version !== this.tree.readState.version) this.tree.removeObsoleteFiles();
     };
     try {
-      it = new DBIterator(tc.cursor, range, snap, own, () => this.closed || this.closing !== undefined, options, onFinish); // A
+      it = new DBIterator(tc.cursor, range, snap, own, () => this.closed || this.closing !== undefined, options, onFinish, this.tree.values); // A
     } catch (e) {
       if (own) snap.release();
       tc.close();
@@ -276,7 +279,7 @@ export class DB {
   async verify(): Promise<VerifyReport> { // A
     this.checkOpen();
     if (this.committer !== undefined) await this.committer.whenSettled();
-    return verifyDatabase(this.fs, this.path, this.tree);
+    return verifyDatabase(this.fs, this.path, this.tree, this.visibleSeq());
   }
 
   stats(): DBStats { // A
@@ -327,6 +330,7 @@ export class DB {
     this.closed = true;
     try {
       await this.tree.close();
+      this.tree.values?.close();
       await this.tree.vs.close();
     } finally {
       this.lock.release();

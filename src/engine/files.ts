@@ -1,6 +1,6 @@
 /**
  * The database directory by file name: one listing, each name put in exactly
- * one class (WAL log, table, manifest, CURRENT, CURRENT.tmp, LOCK,
+ * one class (WAL log, table, value-log file, manifest, CURRENT, CURRENT.tmp, LOCK,
  * LOCK.break, damaged-log copy, retired log, or unknown), so recovery,
  * garbage collection and repair all read the directory the same way.
  *
@@ -18,6 +18,7 @@ import type { FileSystem } from "../platform/fs.ts";
 import { CURRENT_FILE, CURRENT_TMP_FILE } from "./manifest/current.ts";
 import { manifestFileName, parseManifestFileName } from "./manifest/manifest-format.ts";
 import { parseTableFileName, tableFileName } from "./sstable/format.ts";
+import { parseVlogFileName, vlogFileName } from "./vlog/format.ts";
 import { parseWalFileName, walFileName } from "./wal/format.ts";
 
 export const LOCK_FILE_NAME = "LOCK";
@@ -33,6 +34,8 @@ export interface DbFiles {
   logs: number[];
   /** Numbers of the `NNNNNN.sst` files, ascending. */
   tables: number[];
+  /** Numbers of the `NNNNNN.vlog` files, ascending. */
+  vlogs: number[];
   /** Numbers of the `MANIFEST-NNNNNN` files, ascending. */
   manifests: number[];
   current: boolean;
@@ -47,24 +50,25 @@ export interface DbFiles {
 
 /** Lists `dir` once and classifies every entry by name. Errors of FileSystem.list (e.g. NotFoundError) pass through. */
 export function listDbFiles(fs: FileSystem, dir: string): DbFiles { // A
-  const files: DbFiles = { logs: [], tables: [], manifests: [], current: false, currentTmp: false, damaged: [], preRepair: [], unknown: [] };
+  const files: DbFiles = { logs: [], tables: [], vlogs: [], manifests: [], current: false, currentTmp: false, damaged: [], preRepair: [], unknown: [] };
   // Bounded by the directory listing, which the file system returns whole.
   for (const name of fs.list(dir)) classifyInto(files, name);
   const ascending = (a: number, b: number): number => a - b; // A
   files.logs.sort(ascending);
   files.tables.sort(ascending);
+  files.vlogs.sort(ascending);
   files.manifests.sort(ascending);
   return files;
 }
 
 /**
  * The largest file number any name in `files` uses (logs, tables,
- * manifests, and the logs named by damaged copies and retired logs, so a new
+ * value-log files, manifests, and the logs named by damaged copies and retired logs, so a new
  * log never reuses such a number and overwrites their evidence); 0 if none.
  */
 export function maxFileNumber(files: DbFiles): number { // A
   let max = 0;
-  for (const list of [files.logs, files.tables, files.manifests]) for (const n of list) if (n > max) max = n;
+  for (const list of [files.logs, files.tables, files.vlogs, files.manifests]) for (const n of list) if (n > max) max = n;
   for (const name of files.damaged) max = Math.max(max, parseDamagedLogName(name)?.logNumber ?? 0);
   for (const name of files.preRepair) max = Math.max(max, parsePreRepairLogName(name) ?? 0);
   return max;
@@ -96,6 +100,11 @@ function classifyInto(files: DbFiles, name: string): void { // A
   const table = canonicalNumber(name, parseTableFileName, tableFileName);
   if (table !== undefined) {
     files.tables.push(table);
+    return;
+  }
+  const vlog = canonicalNumber(name, parseVlogFileName, vlogFileName);
+  if (vlog !== undefined) {
+    files.vlogs.push(vlog);
     return;
   }
   const manifest = canonicalNumber(name, parseManifestFileName, manifestFileName);

@@ -10,8 +10,8 @@ import type { ClusterLog } from "../log/clusterlog.ts";
 import { latin1ToBytes } from "../encoding/bytes.ts";
 import { joinPath, type FileHandle, type FileSystem } from "../platform/fs.ts";
 import type { Random } from "../platform/random.ts";
-import { KIND_PUT, MemTable } from "./memtable/memtable.ts";
-import { WriteBatch } from "./write-batch.ts";
+import { KIND_PUT, KIND_VALUE_POINTER, MemTable } from "./memtable/memtable.ts";
+import { PUT_VALUE_POINTER, WriteBatch } from "./write-batch.ts";
 import { listDbFiles, maxFileNumber } from "./files.ts";
 import { sealWalRecord, walFileName, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
 import { replayWal, type WalReplayResult } from "./wal/reader.ts";
@@ -36,6 +36,8 @@ export interface RecoveryOptions {
   minLogNumber?: number;
   /** Hands out the number of a new log (the version set's newFileNumber). */
   newLogNumber: () => number;
+  /** Why a replayed value-log pointer's record is not on disk whole (undefined: it is); see wal/reader.ts. */
+  pointerCheck?: (key: string, pointer: Uint8Array) => string | undefined;
 }
 
 /** Log numbers of the WAL files in `dir`, ascending (names classified by files.ts). */
@@ -51,7 +53,13 @@ interface Replayed {
   maxSeqSeen: number;
 }
 
-function replayAll(fs: FileSystem, dir: string, repair: boolean, minLogNumber: number): Replayed { // PA
+function replayAll( // PA
+  fs: FileSystem,
+  dir: string,
+  repair: boolean,
+  minLogNumber: number,
+  pointerCheck: RecoveryOptions["pointerCheck"],
+): Replayed {
   const memtable = new MemTable();
   const numbers = listWalNumbers(fs, dir).filter((n) => n >= minLogNumber);
   const replays: WalReplayResult[] = [];
@@ -62,7 +70,7 @@ function replayAll(fs: FileSystem, dir: string, repair: boolean, minLogNumber: n
   };
   for (let i = 0; i < numbers.length; i++) {
     const path = joinPath(dir, walFileName(numbers[i]!));
-    const r = replayWal(fs, path, { newest: i === numbers.length - 1, repair, lastSeq, visit });
+    const r = replayWal(fs, path, { newest: i === numbers.length - 1, repair, lastSeq, visit, pointerCheck });
     if (r.logNumber !== undefined && r.logNumber !== numbers[i]) {
       throw new CorruptionError(`WAL header names log ${r.logNumber} but the file is log ${numbers[i]}`, { file: path, offset: 12 });
     }
@@ -74,7 +82,7 @@ function replayAll(fs: FileSystem, dir: string, repair: boolean, minLogNumber: n
 }
 
 export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA
-  const r = replayAll(fs, dir, opts.repair, opts.minLogNumber ?? 0);
+  const r = replayAll(fs, dir, opts.repair, opts.minLogNumber ?? 0, opts.pointerCheck);
   for (const rep of r.replays) reportDamage(rep, opts.log);
   if (!opts.readOnly) {
     let kept = false;
@@ -122,6 +130,7 @@ async function rewriteAfterRepair(fs: FileSystem, dir: string, r: Replayed, opts
       // Tombstones are kept: once tables exist, a delete known only to the WAL
       // must still hide the older value in a table.
       if (e.kind === KIND_PUT) batch.put(latin1ToBytes(it.key()), e.value!);
+      else if (e.kind === KIND_VALUE_POINTER) batch[PUT_VALUE_POINTER](latin1ToBytes(it.key()), e.value!);
       else batch.delete(latin1ToBytes(it.key()));
       keys++;
       if (batch.byteLength >= 1024 * 1024) flushBatch();

@@ -7,13 +7,16 @@
  *
  * Body: u32 count, then per entry u8 kind, varint key length, key bytes,
  * and for puts varint value length, value bytes (SPEC.md, "Write-ahead log").
+ * A put of kind KIND_VALUE_POINTER carries an encoded value-log pointer as
+ * its value; only the engine writes those (PUT_VALUE_POINTER, and
+ * separateValues at commit).
  */
 import { assert, CorruptionError, InvalidArgumentError } from "../errors.ts";
 import { latin1Slice, utf8Encode } from "../encoding/bytes.ts";
 import { getU32, putU32 } from "../encoding/fixed.ts";
 import { getVarint, putVarint, varintLength } from "../encoding/varint.ts";
 import { WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
-import { KIND_DELETE, KIND_PUT } from "./memtable/memtable.ts";
+import { KIND_DELETE, KIND_PUT, KIND_VALUE_POINTER } from "./memtable/memtable.ts";
 
 /** Largest key accepted, in bytes. */
 export const MAX_KEY_BYTES = 65_535;
@@ -23,6 +26,9 @@ export const MAX_VALUE_BYTES = 128 * 1024 * 1024;
 export const MAX_BATCH_BYTES = 256 * 1024 * 1024;
 
 const BODY_START = WAL_RECORD_HEADER_BYTES + 4;
+
+/** The engine's way to add a pointer entry to a batch (recovery's rewrite, value-log GC); not exported from the package. */
+export const PUT_VALUE_POINTER: unique symbol = Symbol("putValuePointer");
 
 /** Turns a user key or value (bytes or a UTF-8 string) into bytes, or throws InvalidArgumentError. */
 export function toBytes(x: unknown, what: "key" | "value"): Uint8Array { // A
@@ -60,6 +66,8 @@ export class WriteBatch {
    * toRecord() copies. Saves one copy of every batch on the write path.
    */
   private handedOut = false;
+  /** Longest value put so far: the committer moves values of valueThreshold bytes or more to the value log. */
+  private longest = 0;
 
   /** `initialBytes`: expected encoded size (DB.batch() passes the size of recent batches, so big ones do not grow step by step). */
   constructor(initialBytes = 256) { // A
@@ -71,6 +79,11 @@ export class WriteBatch {
     return this.count;
   }
 
+  /** Bytes of the longest value in the batch (0 if none). */
+  get longestValueBytes(): number { // A
+    return this.longest;
+  }
+
   /** Encoded size of the batch's body in bytes. */
   get byteLength(): number { // A
     return this.end - WAL_RECORD_HEADER_BYTES;
@@ -80,10 +93,20 @@ export class WriteBatch {
   put(key: Uint8Array | string, value: Uint8Array | string): this { // A
     const k = checkKey(key);
     const v = checkValue(value);
+    if (v.length > this.longest) this.longest = v.length;
+    return this.append(KIND_PUT, k, v);
+  }
+
+  /** Adds a put whose value is an encoded value-log pointer (engine use only). */
+  [PUT_VALUE_POINTER](key: Uint8Array, pointer: Uint8Array): this { // A
+    return this.append(KIND_VALUE_POINTER, checkKey(key), pointer);
+  }
+
+  private append(kind: number, k: Uint8Array, v: Uint8Array): this { // A
     this.reserve(1 + 5 + k.length + 5 + v.length);
     const b = this.buf;
     let at = this.end;
-    b[at++] = KIND_PUT;
+    b[at++] = kind;
     at = putVarint(b, at, k.length);
     b.set(k, at);
     at += k.length;
@@ -116,6 +139,7 @@ export class WriteBatch {
     }
     this.end = BODY_START;
     this.count = 0;
+    this.longest = 0;
     return this;
   }
 
@@ -248,7 +272,7 @@ export function decodeBatchBody( // PA
     }
     const key = latin1Slice(buf, at, at + keyLen);
     at += keyLen;
-    if (kind === KIND_PUT) {
+    if (kind !== KIND_DELETE) {
       let valueLen = 0;
       for (let scale = 1, b = 0x80; b >= 0x80; scale *= 128) {
         b = buf[at++]!;
@@ -263,8 +287,35 @@ export function decodeBatchBody( // PA
   return count;
 }
 
+/**
+ * Calls `fn` for every KIND_VALUE_POINTER entry of a body that
+ * validateBatchBody accepted (so lengths are read without checks); stops at
+ * and returns the first reason `fn` gives. No string is made for other entries.
+ */
+export function firstPointerProblem( // PA
+  buf: Uint8Array,
+  start: number,
+  fn: (key: string, pointer: Uint8Array) => string | undefined,
+): string | undefined {
+  const count = getU32(buf, start);
+  let at = start + 4;
+  for (let i = 0; i < count; i++) {
+    const kind = buf[at++]!;
+    const kl = getVarint(buf, at, buf.length, "key length");
+    const keyStart = kl.next;
+    at = keyStart + kl.value;
+    if (kind === KIND_DELETE) continue;
+    const vl = getVarint(buf, at, buf.length, "value length");
+    at = vl.next + vl.value;
+    if (kind !== KIND_VALUE_POINTER) continue;
+    const why = fn(latin1Slice(buf, keyStart, keyStart + kl.value), buf.subarray(vl.next, at));
+    if (why !== undefined) return why;
+  }
+  return undefined;
+}
+
 /** Structural check of a batch body; returns the entry count. */
-function validateBatchBody(buf: Uint8Array, start: number, end: number, where: { file?: string; offset?: number }): number { // PA
+export function validateBatchBody(buf: Uint8Array, start: number, end: number, where: { file?: string; offset?: number }): number { // PA
   const bad = (why: string): CorruptionError => new CorruptionError(`malformed write batch: ${why}`, where); // A
   if (end - start < 4) throw bad("body shorter than its count");
   const count = getU32(buf, start);
@@ -273,11 +324,11 @@ function validateBatchBody(buf: Uint8Array, start: number, end: number, where: {
     for (let i = 0; i < count; i++) {
       if (at >= end) throw bad(`entry ${i} of ${count} missing`);
       const kind = buf[at++]!;
-      if (kind !== KIND_PUT && kind !== KIND_DELETE) throw bad(`entry ${i} has unknown kind ${kind}`);
+      if (kind !== KIND_PUT && kind !== KIND_DELETE && kind !== KIND_VALUE_POINTER) throw bad(`entry ${i} has unknown kind ${kind}`);
       const kl = getVarint(buf, at, end, "key length");
       if (kl.value > MAX_KEY_BYTES || kl.next + kl.value > end) throw bad(`entry ${i} key length ${kl.value} out of range`);
       at = kl.next + kl.value;
-      if (kind === KIND_PUT) {
+      if (kind !== KIND_DELETE) {
         const vl = getVarint(buf, at, end, "value length");
         if (vl.value > MAX_VALUE_BYTES || vl.next + vl.value > end) throw bad(`entry ${i} value length ${vl.value} out of range`);
         at = vl.next + vl.value;
@@ -292,3 +343,70 @@ function validateBatchBody(buf: Uint8Array, start: number, end: number, where: {
   return count;
 }
 
+
+/** Writes one value to the value log; returns its encoded pointer. */
+export type ValueSink = (key: string, seq: number, value: Uint8Array) => Uint8Array;
+
+/**
+ * Moves the values of `threshold` bytes or more out of an unsealed record
+ * (encoded by this process: trusted) whose entries get seqs firstSeq,
+ * firstSeq + 1, ...: each goes to `store`, and the result is a new unsealed
+ * record in which those entries are KIND_VALUE_POINTER with the pointer as
+ * their value. Returns `rec` itself when no value qualifies. Cost: one walk
+ * over the entries plus one copy of the small parts.
+ */
+export function separateValues(rec: Uint8Array, threshold: number, firstSeq: number, store: ValueSink): Uint8Array { // PA
+  const count = getU32(rec, WAL_RECORD_HEADER_BYTES);
+  const pointers: Array<Uint8Array | undefined> = [];
+  let size = BODY_START;
+  let moved = 0;
+  let at = BODY_START;
+  for (let i = 0; i < count; i++) {
+    const start = at;
+    const kind = rec[at++]!;
+    const kl = getVarint(rec, at, rec.length, "key length");
+    const keyStart = kl.next;
+    at = keyStart + kl.value;
+    let pointer: Uint8Array | undefined;
+    if (kind !== KIND_DELETE) {
+      const vl = getVarint(rec, at, rec.length, "value length");
+      const valueStart = vl.next;
+      at = valueStart + vl.value;
+      if (kind === KIND_PUT && vl.value >= threshold) {
+        pointer = store(latin1Slice(rec, keyStart, keyStart + kl.value), firstSeq + i, rec.subarray(valueStart, at));
+        moved++;
+      }
+    }
+    pointers.push(pointer);
+    size += pointer === undefined ? at - start : 1 + varintLength(kl.value) + kl.value + varintLength(pointer.length) + pointer.length;
+  }
+  assert(at === rec.length, "separateValues walked past the record");
+  if (moved === 0) return rec;
+  const out = new Uint8Array(size);
+  putU32(out, WAL_RECORD_HEADER_BYTES, count);
+  let o = BODY_START;
+  at = BODY_START;
+  for (let i = 0; i < count; i++) {
+    const start = at;
+    const kind = rec[at++]!;
+    const kl = getVarint(rec, at, rec.length, "key length");
+    at = kl.next + kl.value;
+    if (kind !== KIND_DELETE) {
+      const vl = getVarint(rec, at, rec.length, "value length");
+      at = vl.next + vl.value;
+    }
+    const pointer = pointers[i];
+    if (pointer === undefined) {
+      out.set(rec.subarray(start, at), o);
+      o += at - start;
+    } else {
+      out[o++] = KIND_VALUE_POINTER;
+      o = putVarint(out, o, kl.value);
+      o = copyInto(out, o, rec.subarray(kl.next, kl.next + kl.value));
+      o = putVarint(out, o, pointer.length);
+      o = copyInto(out, o, pointer);
+    }
+  }
+  assert(o === size, "separateValues size mismatch");
+  return out;
+}

@@ -4,6 +4,7 @@ import { NotFoundError } from "../../src/errors.ts";
 import { MemFileSystem } from "../../src/platform/mem-fs.ts";
 import { listDbFiles, maxFileNumber, parseDamagedLogName, parsePreRepairLogName, type DbFiles } from "../../src/engine/files.ts";
 import { manifestFileName } from "../../src/engine/manifest/manifest-format.ts";
+import { vlogFileName } from "../../src/engine/vlog/format.ts";
 import { tableFileName } from "../../src/engine/sstable/format.ts";
 import { walFileName } from "../../src/engine/wal/format.ts";
 
@@ -23,26 +24,26 @@ function classify(names: Iterable<string>): DbFiles {
 /** Every name of the listing lands in exactly one class: the classes' sizes add up. */
 function classifiedCount(f: DbFiles, names: Set<string>): number {
   const known = (names.has("LOCK") ? 1 : 0) + (names.has("LOCK.break") ? 1 : 0);
-  return f.logs.length + f.tables.length + f.manifests.length + (f.current ? 1 : 0) + (f.currentTmp ? 1 : 0) +
+  return f.logs.length + f.tables.length + f.vlogs.length + f.manifests.length + (f.current ? 1 : 0) + (f.currentTmp ? 1 : 0) +
     f.damaged.length + f.preRepair.length + f.unknown.length + known;
 }
 
 describe("listDbFiles", () => {
   test("classifies each kind of name", () => {
     const f = classify([
-      "000007.log", "000003.log", "000012.sst", "000002.sst", "1234567.sst", "MANIFEST-000005", "CURRENT", "CURRENT.tmp",
+      "000007.log", "000003.log", "000012.sst", "000002.sst", "1234567.sst", "000009.vlog", "2345678.vlog", "MANIFEST-000005", "CURRENT", "CURRENT.tmp",
       "LOCK", "LOCK.break", "000003.log.damaged-4096", "000001.log.pre-repair", "notes.txt",
     ]);
     expect(f).toEqual({
-      logs: [3, 7], tables: [2, 12, 1234567], manifests: [5], current: true, currentTmp: true,
+      logs: [3, 7], tables: [2, 12, 1234567], vlogs: [9, 2345678], manifests: [5], current: true, currentTmp: true,
       damaged: ["000003.log.damaged-4096"], preRepair: ["000001.log.pre-repair"], unknown: ["notes.txt"],
     });
-    expect(maxFileNumber(f)).toBe(1234567);
+    expect(maxFileNumber(f)).toBe(2345678);
   });
 
   test("an empty directory", () => {
     const f = classify([]);
-    expect(f).toEqual({ logs: [], tables: [], manifests: [], current: false, currentTmp: false, damaged: [], preRepair: [], unknown: [] });
+    expect(f).toEqual({ logs: [], tables: [], vlogs: [], manifests: [], current: false, currentTmp: false, damaged: [], preRepair: [], unknown: [] });
     expect(maxFileNumber(f)).toBe(0);
   });
 
@@ -52,7 +53,7 @@ describe("listDbFiles", () => {
       "MANIFEST-", "MANIFEST-1", "MANIFEST-0000001", "manifest-000001", "MANIFEST-000001.tmp", "CURRENT.", "current",
       "CURRENT.tmp.tmp", "LOCKS", "LOCK.break.x", "000001.log.damaged-", "000001.log.damaged-01", "000001.log.damaged--1",
       "000001.log.damaged-1x", "00001.log.damaged-5", "000001.sst.damaged-5", "000001.log.pre-repair.x", "00001.log.pre-repair",
-      "000001.sst.pre-repair", ".log", "99999999999999999.log", "9999999999999999.sst", "000001.log.damaged-99999999999999999",
+      "000001.sst.pre-repair", ".log", "99999999999999999.log", "9999999999999999.sst", "00001.vlog", "000001.vlog.tmp", "000001.VLOG", "000001.log.damaged-99999999999999999",
     ];
     const f = classify(near);
     expect(f.unknown).toEqual([...near].sort());
@@ -83,6 +84,7 @@ describe("listDbFiles properties", () => {
   const wellFormed = fc.oneof(
     fileNumber.map((n) => ({ name: walFileName(n), kind: "log" as const, n })),
     fileNumber.map((n) => ({ name: tableFileName(n), kind: "table" as const, n })),
+    fileNumber.map((n) => ({ name: vlogFileName(n), kind: "vlog" as const, n })),
     fileNumber.map((n) => ({ name: manifestFileName(n), kind: "manifest" as const, n })),
     fc.tuple(fileNumber, fc.nat()).map(([n, off]) => ({ name: `${walFileName(n)}.damaged-${off}`, kind: "damaged" as const, n })),
     fileNumber.map((n) => ({ name: `${walFileName(n)}.pre-repair`, kind: "preRepair" as const, n })),
@@ -101,6 +103,7 @@ describe("listDbFiles properties", () => {
       const expected = (kind: string): number[] => [...byName.values()].filter((e) => e.kind === kind).map((e) => e.n).sort((a, b) => a - b); // A
       expect(f.logs).toEqual(expected("log"));
       expect(f.tables).toEqual(expected("table"));
+      expect(f.vlogs).toEqual(expected("vlog"));
       expect(f.manifests).toEqual(expected("manifest"));
       expect(f.damaged.length).toBe(expected("damaged").length);
       expect(f.preRepair.length).toBe(expected("preRepair").length);

@@ -74,11 +74,16 @@ export function tinyOptions(compaction: "leveled" | "tiered" | "mobile"): DBOpti
   };
 }
 
-/** The six configurations of the metamorphic test: each strategy with default sizes and with tiny ones. */
-export const LSM_CONFIGS: LsmConfig[] = (["leveled", "tiered", "mobile"] as const).flatMap((c) => [
-  { name: `${c}/default`, options: { compaction: c } },
-  { name: `${c}/tiny`, options: tinyOptions(c) },
-]);
+/** The configurations of the metamorphic test: each strategy with default sizes and with tiny ones, and two with a value log. */
+export const LSM_CONFIGS: LsmConfig[] = [
+  ...(["leveled", "tiered", "mobile"] as const).flatMap((c) => [
+    { name: `${c}/default`, options: { compaction: c } },
+    { name: `${c}/tiny`, options: tinyOptions(c) },
+  ]),
+  // Values of 64 bytes or more in the value log (the tests' values straddle it), in small rolling files.
+  { name: "leveled/tiny+vlog", options: { ...tinyOptions("leveled"), valueThreshold: 64, vlogFileBytes: 2048 } },
+  { name: "mobile/default+vlog", options: { compaction: "mobile", valueThreshold: 64 } },
+];
 
 // ---- recording file system ----
 

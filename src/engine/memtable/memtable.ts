@@ -47,6 +47,8 @@ import { SortedIndex, SortedIndexCursor } from "./sorted-index.ts";
 
 export const KIND_DELETE = 0;
 export const KIND_PUT = 1;
+/** A put whose value lives in the value log: the entry's value is an encoded pointer (SPEC.md, value log). */
+export const KIND_VALUE_POINTER = 2;
 
 export type { MemEntry } from "../cursor.ts";
 
@@ -147,11 +149,12 @@ export class MemTable {
   private readonly index = new SortedIndex<number>();
   private readonly rows = new VersionRows();
   private bytes = 0;
+  private valueLogCharge = 0;
   private seqHigh = 0;
 
   constructor() {} // A
 
-  /** Adds a version of `key`. seq strictly increases across all calls. value is undefined iff kind === KIND_DELETE. */
+  /** Adds a version of `key`. seq strictly increases across all calls. value is undefined iff kind === KIND_DELETE (for KIND_VALUE_POINTER it is the pointer). */
   add(key: string, seq: number, kind: number, value: Uint8Array | undefined): void { // PA
     this.addSlice(key, seq, kind, value, 0, value === undefined ? 0 : value.length);
   }
@@ -164,7 +167,7 @@ export class MemTable {
     // Every check comes before the first change, so a failed call leaves the memtable as it was.
     // Messages are built only on failure: this runs once per written entry.
     if (!(Number.isSafeInteger(seq) && seq > this.seqHigh)) assert(false, `memtable seq ${seq} does not follow ${this.seqHigh}`);
-    if (!(kind === KIND_PUT ? buf !== undefined : kind === KIND_DELETE && buf === undefined)) {
+    if (!(kind === KIND_PUT || kind === KIND_VALUE_POINTER ? buf !== undefined : kind === KIND_DELETE && buf === undefined)) {
       assert(false, `memtable entry of kind ${kind} with ${buf === undefined ? "no" : "a"} value`);
     }
     if (!(len >= 0 && len <= 0xffff_ffff && off >= 0 && off <= 0xffff_ffff)) assert(false, `memtable value range ${off}+${len} out of bounds`);
@@ -190,6 +193,16 @@ export class MemTable {
   /** Approximate memory use: key chars + value bytes + the per-key and per-version overheads above. */
   get sizeBytes(): number { // A
     return this.bytes;
+  }
+
+  /** Value-log record bytes this memtable's pointers refer to (recovery re-reads them after a crash). */
+  get valueLogBytes(): number { // A
+    return this.valueLogCharge;
+  }
+
+  /** Adds value-log bytes the latest versions point at; the tree seals the memtable when sizeBytes + valueLogBytes reaches its limit. */
+  chargeValueLog(bytes: number): void { // A
+    this.valueLogCharge += bytes;
   }
 
   /** Distinct user keys. */

@@ -15,7 +15,7 @@
 import { assert } from "../../errors.ts";
 import { putU32 } from "../../encoding/fixed.ts";
 import { putVarint } from "../../encoding/varint.ts";
-import { RESTART_ENTRY_BYTES, SST_KIND_DELETE, SST_KIND_PUT } from "./format.ts";
+import { RESTART_ENTRY_BYTES, SST_KIND_DELETE, SST_KIND_PUT, SST_KIND_VALUE_POINTER } from "./format.ts";
 
 /** Most bytes the fixed fields of one entry take: four varints of <= 8 bytes and the kind byte. */
 const ENTRY_HEADER_MAX_BYTES = 8 * 4 + 1;
@@ -43,7 +43,7 @@ export class BlockBuilder {
 
   /** Appends an entry; the table builder has checked the order already. */
   add(key: string, seq: number, kind: number, value: Uint8Array | undefined): void { // PA
-    if (!(kind === SST_KIND_PUT ? value !== undefined : kind === SST_KIND_DELETE && value === undefined)) {
+    if (!(kind === SST_KIND_PUT || kind === SST_KIND_VALUE_POINTER ? value !== undefined : kind === SST_KIND_DELETE && value === undefined)) {
       assert(false, `sstable entry of kind ${kind} with ${value === undefined ? "no" : "a"} value`);
     }
     let shared = 0;

@@ -15,7 +15,7 @@
 import { CorruptionError } from "../../errors.ts";
 import { latin1Slice } from "../../encoding/bytes.ts";
 import { getU32 } from "../../encoding/fixed.ts";
-import { RESTART_ENTRY_BYTES, SST_KIND_DELETE, SST_KIND_PUT } from "./format.ts";
+import { RESTART_ENTRY_BYTES, SST_KIND_DELETE, SST_KIND_PUT, SST_KIND_VALUE_POINTER } from "./format.ts";
 
 /** A verified block's contents with its restart array located. */
 export class BlockReader {
@@ -140,7 +140,7 @@ export class BlockIter {
    * whoever hands a value to a user copies it (DB.getSync, DBIterator).
    */
   value(): Uint8Array | undefined { // A
-    return this.kind === SST_KIND_PUT ? this.block.data.subarray(this.valueStart, this.valueEnd) : undefined;
+    return this.kind !== SST_KIND_DELETE ? this.block.data.subarray(this.valueStart, this.valueEnd) : undefined;
   }
 
   /**
@@ -179,7 +179,9 @@ export class BlockIter {
     const valueBytes = this.varint(end);
     const keyStart = this.p;
     if (shared > this.keyLen) block.fail(`entry shares ${shared} key bytes of a ${this.keyLen}-byte previous key`, pos);
-    if (kind !== SST_KIND_PUT && (kind !== SST_KIND_DELETE || valueBytes !== 0)) block.fail(`entry of kind ${kind} with ${valueBytes} value bytes`, pos);
+    if (kind !== SST_KIND_PUT && kind !== SST_KIND_VALUE_POINTER && (kind !== SST_KIND_DELETE || valueBytes !== 0)) {
+      block.fail(`entry of kind ${kind} with ${valueBytes} value bytes`, pos);
+    }
     if (keyStart + unshared + valueBytes > end) block.fail("entry runs past the block's entries", pos);
     const keyLen = shared + unshared;
     if (keyLen > this.keyBuf.length) {

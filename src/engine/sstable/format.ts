@@ -28,9 +28,11 @@ export const SST_FOOTER_BYTES = 60;
 export const BLOCK_TRAILER_BYTES = 5;
 /** The only compression this version writes or reads; the byte leaves room for others. */
 export const COMPRESSION_NONE = 0;
-/** Entry kinds as stored (the memtable's KIND_DELETE / KIND_PUT). */
+/** Entry kinds as stored (the memtable's KIND_DELETE / KIND_PUT / KIND_VALUE_POINTER). */
 export const SST_KIND_DELETE = 0;
 export const SST_KIND_PUT = 1;
+/** A put whose stored value is a value-log pointer (SPEC.md, value log). */
+export const SST_KIND_VALUE_POINTER = 2;
 /** Bytes of one restart offset and of the restart count at a block's end. */
 export const RESTART_ENTRY_BYTES = 4;
 

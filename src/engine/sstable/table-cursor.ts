@@ -13,7 +13,7 @@
 import { assert, CorruptionError } from "../../errors.ts";
 import type { KeyCursor, MemEntry } from "../cursor.ts";
 import type { DecodedBlock } from "./block-reader.ts";
-import { SST_KIND_PUT } from "./format.ts";
+import { SST_KIND_DELETE } from "./format.ts";
 import type { TableReader } from "./table-reader.ts";
 import { lowerBound } from "../lower-bound.ts";
 
@@ -106,7 +106,7 @@ export class TableCursor implements KeyCursor {
         if (seq >= prevSeq) this.corrupt("versions not in descending seq order");
         if (seq <= snapshotSeq) {
           const kind = blk.kinds[ei]!;
-          return { seq, kind, value: kind === SST_KIND_PUT ? blk.data.subarray(blk.valueStarts[ei]!, blk.valueEnds[ei]!) : undefined };
+          return { seq, kind, value: kind !== SST_KIND_DELETE ? blk.data.subarray(blk.valueStarts[ei]!, blk.valueEnds[ei]!) : undefined };
         }
         prevSeq = seq;
       }

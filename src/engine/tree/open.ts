@@ -32,6 +32,7 @@ import type { ResolvedOptions } from "../options.ts";
 import { recoverDatabase, type RecoveryResult } from "../recovery.ts";
 import type { SnapshotList } from "../snapshot.ts";
 import { Tree } from "./tree.ts";
+import { ValueLog } from "../value-log.ts";
 
 export interface OpenedTree {
   tree: Tree;
@@ -47,9 +48,14 @@ export async function openTree( // PA
   snapshots: SnapshotList,
 ): Promise<OpenedTree> {
   const vs = await openVersionSet(fs, dir, o, random);
+  let values: ValueLog | undefined;
   try {
     // Never hand out a number a file on disk already uses (logs, damaged copies, stray tables).
     vs.markFileNumberUsed(maxFileNumber(listDbFiles(fs, dir)));
+    values = ValueLog.open({
+      fs, dir, threshold: o.valueThreshold, fileBytes: o.vlogFileBytes, random, maxOpenFiles: o.tableCacheFiles,
+      newFileNumber: () => vs.newFileNumber(), // A
+    });
     const recovery = await recoverDatabase(fs, dir, {
       readOnly: o.readOnly,
       repair: o.repair,
@@ -57,14 +63,16 @@ export async function openTree( // PA
       random,
       minLogNumber: vs.logNumber,
       newLogNumber: () => vs.newFileNumber(), // A
+      pointerCheck: (key, pointer) => values!.missing(key, pointer), // A
     });
     // The manifest's last sequence covers flushed data whose logs are gone.
     if (recovery.lastSeq > vs.lastSeq) vs.setLastSeq(recovery.lastSeq);
     else recovery.lastSeq = vs.lastSeq;
-    const tree = new Tree({ fs, dir, options: o, log, random, vs, snapshots, mem: recovery.memtable, wal: recovery.writer });
+    const tree = new Tree({ fs, dir, options: o, log, random, vs, snapshots, mem: recovery.memtable, wal: recovery.writer, values });
     tree.removeObsoleteFiles();
     return { tree, recovery };
   } catch (e) {
+    values?.close();
     await vs.close().catch(() => undefined);
     throw e;
   }

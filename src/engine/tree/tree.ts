@@ -43,6 +43,7 @@ import type { BlockReader } from "../sstable/block-reader.ts";
 import { TableReader } from "../sstable/table-reader.ts";
 import { walFileName } from "../wal/format.ts";
 import { WalWriter } from "../wal/writer.ts";
+import type { ValueLog } from "../value-log.ts";
 import { getFrom, openCursor, type ReadState, type SealedMemTable, type TreeCursor } from "./read-state.ts";
 import { Worker, type WorkerHost } from "./worker.ts";
 
@@ -61,6 +62,8 @@ export interface TreeDeps {
   snapshots: SnapshotList;
   mem: MemTable;
   wal: WalWriter | undefined;
+  /** The value log, if the database writes one: rotation makes it durable before sealing a memtable. */
+  values?: ValueLog | undefined;
 }
 
 export interface TreeCounters {
@@ -88,6 +91,8 @@ export class Tree implements WorkerHost {
   private wal: WalWriter | undefined;
   private committer: Committer | undefined = undefined;
   private readonly random: Random;
+  /** The value log (reads resolve pointers through it; rotation syncs it). */
+  readonly values: ValueLog | undefined;
   private closed = false;
   /** Whether the strategy says writes must wait; recomputed whenever the version changes (the gate runs per group). */
   private stallNeeded = false;
@@ -101,6 +106,7 @@ export class Tree implements WorkerHost {
     this.snapshots = d.snapshots;
     this.random = d.random;
     this.wal = d.wal;
+    this.values = d.values;
     this.blockCache = new BlockCache<BlockReader>(d.options.cacheBytes);
     this.tables = new TableCache<TableReader>(d.options.tableCacheFiles, (n) => // A
       TableReader.open(this.fs, joinPath(this.dir, tableFileName(n)), n, this.blockCache));
@@ -142,7 +148,8 @@ export class Tree implements WorkerHost {
    */
   gate(): Promise<void> | undefined { // A
     // As in LevelDB, a full L0 stops writes only once the memtable is full too.
-    if (this.rs.mem.sizeBytes < this.options.memtableBytes) return undefined;
+    const mem = this.rs.mem;
+    if (mem.sizeBytes + mem.valueLogBytes < this.options.memtableBytes) return undefined;
     if (this.rs.imms.length >= MAX_IMMUTABLES || this.stallNeeded) {
       this.counters.stalls++;
       this.log.debug("write.stall", { immutables: this.rs.imms.length, stalled: this.stallNeeded });
@@ -155,8 +162,11 @@ export class Tree implements WorkerHost {
   async rotate(): Promise<void> { // PA
     const old = this.wal;
     if (old === undefined || this.rs.mem.versionCount === 0) return;
-    // Every write in the old log must be durable before any write lands in the new one.
+    // Every write in the old log must be durable before any write lands in the new one,
+    // and the values its pointers refer to before the log itself (the table made from it
+    // must never point at bytes a power loss could take).
     try {
+      if (this.values !== undefined && this.values.needsSync) await this.values.sync();
       await old.sync();
     } catch (e) {
       // The log's state is unknown after a failed fsync: read-only until reopened, as the committer does.

@@ -18,7 +18,7 @@
  */
 import { CorruptionError } from "../../errors.ts";
 import type { FileHandle, FileSystem } from "../../platform/fs.ts";
-import { decodeBatchBody, type BatchVisitor } from "../write-batch.ts";
+import { decodeBatchBody, firstPointerProblem, validateBatchBody, type BatchVisitor } from "../write-batch.ts";
 import { getU32 } from "../../encoding/fixed.ts";
 import {
   checksumSeedOf,
@@ -66,6 +66,12 @@ export interface WalReplayOptions {
   lastSeq: number;
   visit: BatchVisitor;
   chunkBytes?: number;
+  /**
+   * Checks each value-log pointer of a record before the record is applied;
+   * a reason makes the record count as damage at its offset (its values did
+   * not survive the crash), so replay never applies a pointer to lost bytes.
+   */
+  pointerCheck?: (key: string, pointer: Uint8Array) => string | undefined;
 }
 
 /** Sequential chunked view of a file; `view(pos, n)` yields bytes [pos, pos+n). */
@@ -186,10 +192,17 @@ function tryRecord(reader: ChunkReader, pos: number, path: string, opts: WalRepl
   }
   const bodyStart = rv.at + WAL_RECORD_HEADER_BYTES;
   let count: number;
+  const where = { file: path, offset: pos + WAL_RECORD_HEADER_BYTES };
+  const bodyEnd = bodyStart + h.payloadBytes;
   try {
-    count = decodeBatchBody(rv.buf, bodyStart, bodyStart + h.payloadBytes, h.firstSeq, opts.visit, {
-      file: path, offset: pos + WAL_RECORD_HEADER_BYTES,
-    });
+    if (opts.pointerCheck === undefined) {
+      count = decodeBatchBody(rv.buf, bodyStart, bodyEnd, h.firstSeq, opts.visit, where);
+    } else {
+      validateBatchBody(rv.buf, bodyStart, bodyEnd, where);
+      const missing = firstPointerProblem(rv.buf, bodyStart, opts.pointerCheck);
+      if (missing !== undefined) return missing;
+      count = decodeBatchBody(rv.buf, bodyStart, bodyEnd, h.firstSeq, opts.visit, where, true);
+    }
   } catch (e) {
     // A record whose checksum holds but whose body is malformed was written wrong: never a torn write.
     if (opts.repair && e instanceof CorruptionError) return `malformed batch: ${e.message}`;

@@ -34,7 +34,10 @@ import { MemFileSystem, SeededRandom, openDB, silentLog, type DB, type DBOptions
 import { applyOps, dbContents, submitOps, hex, modelIterate, type Op } from "../../support/model.ts";
 import { compactDB, isReadOnlyCall, isWalDataCall, maintainDB, recordingFs, tinyOptions, type FsCall } from "../../support/lsm-model.ts";
 
-export type Strategy = "leveled" | "tiered" | "mobile";
+export type Strategy = "leveled" | "tiered" | "mobile" | "leveled+vlog";
+
+/** "+vlog": values of 100 bytes or more (about half the workload's) go to value-log files of at most 4 KiB, so files roll too. */
+const VLOG_OPTIONS: DBOptions = { valueThreshold: 100, vlogFileBytes: 4096 };
 
 interface Attempt {
   id: number;
@@ -102,7 +105,9 @@ async function guarded<T>(fs: MemFileSystem, run: Run, what: string, p: Promise<
 }
 
 export function crashOptions(strategy: Strategy, seed: number): DBOptions { // A
-  return { ...tinyOptions(strategy), log: silentLog(), random: new SeededRandom(seed) };
+  const vlog = strategy.endsWith("+vlog");
+  const base = tinyOptions(vlog ? "leveled" : (strategy as "leveled" | "tiered" | "mobile"));
+  return { ...base, ...(vlog ? VLOG_OPTIONS : {}), log: silentLog(), random: new SeededRandom(seed) };
 }
 
 /** The workload; stops at the first failure (the crash). Deterministic for a seed. */
@@ -214,6 +219,8 @@ export interface CrashPlan {
   lsmPoints: number;
   walStride: number;
   readStride: number;
+  /** Calls that wrote or synced a `.vlog` file (all of them crash points). */
+  vlogWrites: number;
 }
 
 /** Probe run: lists every FS call and chooses the crash points (see the module comment). */
@@ -237,7 +244,8 @@ export async function planCrashPoints(strategy: Strategy, seed: number, budget: 
     else break;
   }
   const points = [...lsm, ...wal.filter((_, i) => i % walStride === 0), ...reads.filter((_, i) => i % readStride === 0)].sort((a, b) => a - b);
-  return { totalCalls: calls.length, points, lsmPoints: lsm.length, walStride, readStride };
+  const vlogWrites = calls.filter((c) => c.path.endsWith(".vlog") && (c.op === "write" || c.op === "sync")).length;
+  return { totalCalls: calls.length, points, lsmPoints: lsm.length, walStride, readStride, vlogWrites };
 }
 
 /** Crashes the workload at every planned point and checks each survivor; every `recrashEvery`-th point also crashes recovery. */

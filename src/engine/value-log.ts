@@ -1,0 +1,218 @@
+/**
+ * The database's value log (SPEC.md, "Value log"): values of
+ * `valueThreshold` bytes or more live in `NNNNNN.vlog` files, and the LSM
+ * holds a pointer to each (entry kind KIND_VALUE_POINTER). This module owns
+ * the files: the active one written by the commit path, the read handles,
+ * and the rules that keep pointers and bytes consistent:
+ *
+ * - a group's value records reach the OS (`flush`) before its WAL record,
+ *   and are fsynced (`sync`) before a sync write resolves and before the
+ *   memtable holding their pointers is sealed (so a flushed table never
+ *   points at bytes a power loss could take);
+ * - after a crash, replay checks every pointer of the logs it replays
+ *   (`missing`): a record whose values did not survive ends the log there,
+ *   like a torn write, so no pointer to lost bytes enters the tree. The
+ *   memtable is charged for the value bytes its pointers refer to, which
+ *   bounds that check to one memtable's worth;
+ * - an open never appends to an existing file: it starts a new one when the
+ *   first large value comes, so start-up reads no value-log file at all.
+ *
+ * Cost sketch: a large put costs one copy into the write buffer, a CRC32C
+ * of the record (~1 GB/s here) and a share of one write call per group; a
+ * read costs a handle lookup, one positional read and a CRC32C.
+ */
+import { CorruptionError, NotFoundError } from "../errors.ts";
+import type { FileHandle, FileSystem } from "../platform/fs.ts";
+import { joinPath } from "../platform/fs.ts";
+import type { Random } from "../platform/random.ts";
+import { listDbFiles } from "./files.ts";
+import { vlogFileName } from "./vlog/format.ts";
+import { decodeValuePointer, encodeValuePointer, type ValuePointer } from "./vlog/pointer.ts";
+import { readValue } from "./vlog/reader.ts";
+import { ValueLogWriter } from "./vlog/writer.ts";
+import type { ValueSink } from "./write-batch.ts";
+
+export interface ValueLogConfig {
+  fs: FileSystem;
+  dir: string;
+  /** Values of this many bytes or more go to the log. */
+  threshold: number;
+  /** A file that reaches this size is sealed and a new one started. */
+  fileBytes: number;
+  /** Hands out a file number (the version set's shared counter). */
+  newFileNumber: () => number;
+  random: Random;
+  /** Read handles kept open (older ones are closed first). */
+  maxOpenFiles: number;
+}
+
+export class ValueLog {
+  private active: ValueLogWriter | undefined = undefined;
+  /** Files filled up (or broken) since the last sync: the next sync covers, then closes them. */
+  private sealed: ValueLogWriter[] = [];
+  /** Every value-log file number on disk, ascending insertion. */
+  private readonly present: Set<number>;
+  /** Open read handles, least recently opened first. */
+  private readonly handles = new Map<number, FileHandle>();
+  private bytesWritten = 0;
+  /** Records flushed since the last successful sync. */
+  private unsynced = false;
+  private closed = false;
+
+  private constructor(private readonly cfg: ValueLogConfig, existing: number[]) { // A
+    this.present = new Set(existing);
+  }
+
+  /** Lists the directory's value-log files; reads none of them. */
+  static open(cfg: ValueLogConfig): ValueLog { // A
+    return new ValueLog(cfg, listDbFiles(cfg.fs, cfg.dir).vlogs);
+  }
+
+  get threshold(): number { // A
+    return this.cfg.threshold;
+  }
+
+  /** Numbers of the value-log files on disk, ascending. */
+  get fileNumbers(): number[] { // A
+    return [...this.present].sort((a, b) => a - b); // A
+  }
+
+  /** Whether some flushed record is not yet covered by a sync. */
+  get needsSync(): boolean { // A
+    return this.unsynced || this.sealed.length > 0;
+  }
+
+  /** Record bytes appended since open. */
+  get appendedBytes(): number { // A
+    return this.bytesWritten;
+  }
+
+  /** The separateValues sink: appends one record to the active file and returns the encoded pointer. */
+  readonly store: ValueSink = (key: string, seq: number, value: Uint8Array): Uint8Array => { // PA
+    const w = this.writer();
+    const p = w.append(key, seq, value);
+    this.bytesWritten += p.length;
+    return encodeValuePointer(p);
+  };
+
+  /**
+   * Hands every buffered record to the OS: the commit path calls it once per
+   * group, before the group's WAL append. A failure breaks the active file
+   * (its records of this group never get a WAL record: the committer
+   * rejects the group) and the next value goes to a new file.
+   */
+  flush(): void { // PA
+    const w = this.active;
+    if (w === undefined || w.bufferedBytes === 0) return;
+    try {
+      w.flush();
+    } catch (e) {
+      this.retire(w);
+      throw e;
+    }
+    this.unsynced = true;
+    if (w.size >= this.cfg.fileBytes) this.retire(w);
+  }
+
+  /** Makes every flushed record durable: the files sealed since the last sync, then the active one. */
+  async sync(): Promise<void> { // PA
+    this.unsynced = false;
+    const sealed = this.sealed;
+    this.sealed = [];
+    try {
+      for (const w of sealed) {
+        if (w.brokenError === undefined) await w.sync();
+      }
+    } catch (e) {
+      // Not durable: keep the unsynced ones for the next attempt, and report.
+      this.unsynced = true;
+      this.sealed = sealed.filter((w) => w.brokenError === undefined).concat(this.sealed);
+      throw e;
+    }
+    for (const w of sealed) w.close();
+    const a = this.active;
+    if (a === undefined) return;
+    try {
+      await a.sync();
+    } catch (e) {
+      this.unsynced = true;
+      if (this.active === a) this.active = undefined;
+      a.close();
+      throw e;
+    }
+  }
+
+  /** The value `pointerBytes` (an entry of kind KIND_VALUE_POINTER of `key`) refers to, checked; CorruptionError if it is not there whole. */
+  read(key: string, pointerBytes: Uint8Array): Uint8Array { // PA
+    const p = decodeValuePointer(pointerBytes);
+    return readValue(this.handle(p), p, key);
+  }
+
+  /**
+   * Recovery's check of one replayed pointer: undefined if its record is on
+   * disk whole, else why not (the caller ends the log's replay there).
+   */
+  missing(key: string, pointerBytes: Uint8Array): string | undefined { // PA
+    try {
+      this.read(key, pointerBytes);
+      return undefined;
+    } catch (e) {
+      if (e instanceof CorruptionError) return `value-log record missing or damaged: ${e.message}`;
+      throw e;
+    }
+  }
+
+  /** Decodes a pointer (CorruptionError on malformed bytes). */
+  pointer(pointerBytes: Uint8Array): ValuePointer { // A
+    return decodeValuePointer(pointerBytes);
+  }
+
+  close(): void { // A
+    if (this.closed) return;
+    this.closed = true;
+    for (const w of this.sealed) w.close();
+    this.sealed = [];
+    this.active?.close();
+    this.active = undefined;
+    for (const h of this.handles.values()) h.close();
+    this.handles.clear();
+  }
+
+  private writer(): ValueLogWriter { // A
+    const a = this.active;
+    if (a !== undefined && a.brokenError === undefined) return a;
+    if (a !== undefined) this.retire(a);
+    const n = this.cfg.newFileNumber();
+    const w = ValueLogWriter.create(this.cfg.fs, joinPath(this.cfg.dir, vlogFileName(n)), n, this.cfg.random.nextU32());
+    this.present.add(n);
+    this.active = w;
+    return w;
+  }
+
+  /** Moves `w` out of the active slot; the next sync makes it durable (unless broken) and closes it. */
+  private retire(w: ValueLogWriter): void { // A
+    if (this.active === w) this.active = undefined;
+    this.sealed.push(w);
+  }
+
+  /** A read handle on the pointer's file; CorruptionError if the file is gone. */
+  private handle(p: ValuePointer): FileHandle { // A
+    const cached = this.handles.get(p.fileNumber);
+    if (cached !== undefined) return cached;
+    const path = joinPath(this.cfg.dir, vlogFileName(p.fileNumber));
+    let h: FileHandle;
+    try {
+      h = this.cfg.fs.open(path, { readOnly: true });
+    } catch (e) {
+      if (e instanceof NotFoundError) throw new CorruptionError(`value-log file ${vlogFileName(p.fileNumber)} is missing`, { file: path, offset: p.offset });
+      throw e;
+    }
+    if (this.handles.size >= this.cfg.maxOpenFiles) {
+      const oldest = this.handles.keys().next().value as number;
+      this.handles.get(oldest)!.close();
+      this.handles.delete(oldest);
+    }
+    this.handles.set(p.fileNumber, h);
+    return h;
+  }
+}
