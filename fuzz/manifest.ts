@@ -28,7 +28,7 @@ export interface ManifestFuzzStats {
 function stateKey(vs: VersionSet): string { // A
   const cps: [number, string | undefined][] = [];
   for (let l = 0; l < MAX_LEVELS; l++) cps.push([l, vs.compactPointer(l)]);
-  return JSON.stringify([vs.current().levels, vs.lastSeq, vs.logNumber, cps]);
+  return JSON.stringify([vs.current().levels, vs.lastSeq, vs.logNumber, cps, [...vs.vlogDiscard()].sort((a, b) => a[0] - b[0])]);
 }
 
 /** A random edit that fits `vs` (files with disjoint key ranges by number, so they may sit at any level). */
@@ -43,8 +43,13 @@ function randomEdit(rng: SeededRandom, vs: VersionSet): VersionEdit { // A
   const live: DeletedFile[] = [];
   vs.current().forEachFile((f, level) => live.push({ level, fileNumber: f.fileNumber }));
   if (live.length > 0 && rng.int(2) === 0) deleted.push(live[rng.int(live.length)]!);
+  // Value-log discard deltas (tag 7) for handed-out numbers, and now and then a forgotten file (tag 8).
+  const vlogDiscard = new Map<number, number>();
+  for (let i = 0, n = rng.int(3); i < n; i++) vlogDiscard.set(1 + rng.int(vs.nextFileNumber - 1), 1 + rng.int(1 << 20));
+  const known = [...vs.vlogDiscard().keys()].filter((f) => !vlogDiscard.has(f));
+  const vlogForget = known.length > 0 && rng.int(4) === 0 ? [known[rng.int(known.length)]!] : [];
   return {
-    added, deleted,
+    added, deleted, vlogDiscard: [...vlogDiscard].map(([fileNumber, bytes]) => ({ fileNumber, bytes })), vlogForget,
     ...(rng.int(3) === 0 ? { logNumber: vs.logNumber + rng.int(4) } : {}),
     ...(rng.int(3) === 0 ? { lastSeq: vs.lastSeq + rng.int(1000) } : {}),
     ...(rng.int(5) === 0 ? { compactPointers: [{ level: rng.int(MAX_LEVELS), key: `p${rng.int(99)}` }] } : {}),

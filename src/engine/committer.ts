@@ -30,6 +30,8 @@ interface PendingWrite {
   sync: boolean;
   /** Bytes of the record's longest value (values of the value log's threshold or more move there at seal). */
   longest: number;
+  /** Counted by whenSettled (false for commitNow's writes, which jump the queue). */
+  counted: boolean;
   firstSeq: number;
   resolve: () => void;
   reject: (e: unknown) => void;
@@ -109,6 +111,11 @@ export class Committer {
     this.fatal ??= readOnlyAfter(cause);
   }
 
+  /** Bytes of writes waiting in the queue (part of the memory budget's write buffers). */
+  get queueBytes(): number { // A
+    return this.queuedBytes;
+  }
+
   /** Queues an unsealed record (header room + batch body); resolves when applied. */
   submit(rec: Uint8Array, sync: boolean, longestValue = 0): Promise<void> { // A
     if (this.fatal !== undefined) return Promise.reject(this.fatal);
@@ -118,7 +125,7 @@ export class Committer {
       ));
     }
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ rec, sync, longest: longestValue, firstSeq: 0, resolve, reject });
+      this.queue.push({ rec, sync, longest: longestValue, counted: true, firstSeq: 0, resolve, reject });
       this.queuedBytes += rec.length;
       this.submitted++;
       if (!this.draining) {
@@ -140,6 +147,22 @@ export class Committer {
         this.draining = true;
         queueMicrotask(this.startDrain);
       }
+    });
+  }
+
+  /**
+   * Commits `rec` at once as a group of its own, ahead of every queued write.
+   * Only for a task running under exclusive() (no group is in flight then):
+   * value-log GC checks that a key still points where it did and rewrites it
+   * in one step that no other write can come between.
+   */
+  commitNow(rec: Uint8Array, sync: boolean, longestValue: number): Promise<void> { // A
+    if (this.fatal !== undefined) return Promise.reject(this.fatal);
+    return new Promise<void>((resolve, reject) => {
+      const q: PendingWrite[] = [{ rec, sync, longest: longestValue, counted: false, firstSeq: 0, resolve, reject }];
+      const pending = this.writeGroup(q, 0, 1);
+      // writeGroup settles the write itself (resolve or reject); its promise only says when.
+      if (pending !== undefined) pending.catch(() => undefined);
     });
   }
 
@@ -166,8 +189,12 @@ export class Committer {
 
   /** Rejects queue[start, end) with `e` and counts them settled. */
   private rejectRange(q: PendingWrite[], start: number, end: number, e: unknown): void { // A
-    for (let i = start; i < end; i++) q[i]!.reject(e);
-    this.noteSettled(end - start);
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      q[i]!.reject(e);
+      if (q[i]!.counted) n++;
+    }
+    this.noteSettled(n);
   }
 
   /**
@@ -192,7 +219,7 @@ export class Committer {
         }
         const start = this.queueHead;
         const end = this.groupEnd(start);
-        const pending = this.writeGroup(start, end);
+        const pending = this.writeGroup(this.queue, start, end);
         if (pending !== undefined) {
           pending.then(this.startDrain, this.startDrain);
           return;
@@ -243,8 +270,7 @@ export class Committer {
   }
 
   /** Writes queue[start, end); returns a promise if it must wait for an fsync. */
-  private writeGroup(start: number, end: number): Promise<void> | undefined { // PA
-    const q = this.queue;
+  private writeGroup(q: PendingWrite[], start: number, end: number): Promise<void> | undefined { // PA
     if (this.fatal !== undefined) {
       this.rejectRange(q, start, end, this.fatal);
       return undefined;
@@ -257,7 +283,7 @@ export class Committer {
     let valueBytes = 0;
     try {
       const before = values === undefined ? 0 : values.appendedBytes;
-      buf = this.seal(start, end);
+      buf = this.seal(q, start, end);
       if (values !== undefined) valueBytes = values.appendedBytes - before;
       // The group's value records reach the OS before the WAL record that points at them.
       if (valueBytes > 0) values!.flush();
@@ -305,8 +331,7 @@ export class Committer {
   }
 
   /** Assigns sequence numbers and seals every record; one buffer for the group. */
-  private seal(start: number, end: number): Uint8Array { // PA
-    const q = this.queue;
+  private seal(q: PendingWrite[], start: number, end: number): Uint8Array { // PA
     let total = 0;
     for (let i = start; i < end; i++) {
       const w = q[i]!;
@@ -344,8 +369,12 @@ export class Committer {
     this.stats.groups++;
     this.stats.records += end - start;
     this.inFlightQ = undefined;
-    for (let i = start; i < end; i++) q[i]!.resolve();
-    this.noteSettled(end - start);
+    let n = 0;
+    for (let i = start; i < end; i++) {
+      q[i]!.resolve();
+      if (q[i]!.counted) n++;
+    }
+    this.noteSettled(n);
   }
 }
 

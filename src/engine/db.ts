@@ -7,7 +7,7 @@
  * Every public method validates its arguments first and fails with a typed
  * error (as a rejected promise where it returns one) without changing anything.
  */
-import { ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from "../errors.ts";
+import { BudgetExceededError, ClosedError, InvalidArgumentError, NotFoundError, ReadOnlyError } from "../errors.ts";
 import { bytesToLatin1, copyBytes } from "../encoding/bytes.ts";
 import { createLog, type ClusterLog } from "../log/clusterlog.ts";
 import { SystemClock } from "../platform/clock.ts";
@@ -26,6 +26,8 @@ import { openTree } from "./tree/open.ts";
 import type { Tree } from "./tree/tree.ts";
 import { treeStats, type TreeStats } from "./tree/stats.ts";
 import type { KeyRange as CompactionRange } from "./compaction/task.ts";
+import { emptyGcReport, gcBudget, gcRatio, GC_STEP_BYTES, ValueLogGc, type GcOptions, type GcReport } from "./value-gc.ts";
+import { yieldToEventLoop } from "../platform/yield.ts";
 
 export interface WriteOptions {
   /** fsync before resolving (default: the database's `sync` option). */
@@ -51,7 +53,45 @@ export interface DBStats extends TreeStats {
   batchesWritten: number;
   liveSnapshots: number;
   openIterators: number;
+  valueLog: ValueLogStats;
+  memory: MemoryStats;
 }
+
+/** The memory budget and what each part of the engine holds now (estimates from the parts' own accounting). */
+export interface MemoryStats {
+  budgetBytes: number;
+  usedBytes: number;
+  /** The active and sealed memtables (sizeBytes, which counts the record buffers holding their values). */
+  memtables: number;
+  blockCache: number;
+  /** Indexes and filters of open tables, and the share they may take. */
+  tableMeta: number;
+  tableMetaMax: number;
+  /** Blocks open iterators may hold, and their share. */
+  iterators: number;
+  iteratorsMax: number;
+  /** Writes waiting to commit. */
+  writeBuffers: number;
+}
+
+export interface ValueLogStats {
+  /** Value-log files on disk. */
+  files: number;
+  /** Record bytes appended since open. */
+  appendedBytes: number;
+  /** Garbage bytes the discard statistics count, over all files. */
+  garbageBytes: number;
+  /** GC since open: files deleted, values moved, bytes freed; retired files waiting to be deleted. */
+  gcFilesDeleted: number;
+  gcValuesMoved: number;
+  gcBytesFreed: number;
+  gcFilesWaiting: number;
+}
+
+/** Background GC steps per trigger at most (each bounded by GC_STEP_BYTES); the next flush or compaction triggers more. */
+const AUTO_GC_STEPS = 16;
+/** Garbage share at which background GC rewrites a file. */
+const AUTO_GC_RATIO = 0.5;
 
 /** Range for `compact`: bounds as in iterate (all optional: the whole key space). */
 export interface CompactRange {
@@ -105,7 +145,13 @@ export class DB {
   private readonly committer: Committer | undefined;
   private readonly readSeqFallback: number;
   private readonly iterators = new Set<DBIterator>();
+  /** What each open iterator is charged against the budget's iterator share. */
+  private readonly iteratorCharges = new Map<DBIterator, number>();
+  private iteratorBytes = 0;
   private batchBytesHint = 256;
+  private readonly gc: ValueLogGc | undefined;
+  private gcRun: Promise<void> | undefined = undefined;
+  private readonly gcTotals = emptyGcReport();
 
   /** Use `openDB`. */
   constructor( // A
@@ -121,7 +167,13 @@ export class DB {
     const wal = tree.activeWal;
     this.committer = wal === undefined ? undefined : new Committer(wal, tree.readState.mem, lastSeq, () => tree.gate()); // A
     if (this.committer !== undefined) tree.attach(this.committer);
-    if (this.committer !== undefined && tree.values !== undefined) this.committer.useValueLog(tree.values);
+    if (this.committer !== undefined && tree.values !== undefined) {
+      this.committer.useValueLog(tree.values);
+      this.gc = new ValueLogGc({
+        fs, dir: path, tree, values: tree.values, committer: this.committer, snapshots, log, visibleSeq: () => this.visibleSeq(), // A
+      });
+      tree.onPublish = () => this.afterBackgroundJob(); // A
+    }
     this.readSeqFallback = lastSeq;
     // A replayed log bigger than a memtable is sealed and flushed right away.
     if (this.committer !== undefined && tree.readState.mem.sizeBytes >= options.memtableBytes) {
@@ -210,9 +262,22 @@ export class DB {
       if (own) snap.release();
       throw e;
     }
+    // An iterator holds about two blocks per source (a cursor per memtable, level-0 table and level).
+    const charge = 2 * this.options.blockBytes * (tc.sources + 1);
+    if (this.iteratorBytes + charge > this.options.iteratorBytes) {
+      if (own) snap.release();
+      tc.close();
+      throw new BudgetExceededError(
+        `${this.iterators.size} open iterators hold about ${this.iteratorBytes} bytes; one more would pass the memory budget's iterator share (${this.options.iteratorBytes}); end some first`,
+      );
+    }
     let it: DBIterator | undefined = undefined;
     const onFinish = (): void => { // A
-      if (it !== undefined) this.iterators.delete(it);
+      if (it !== undefined) {
+        this.iterators.delete(it);
+        this.iteratorBytes -= this.iteratorCharges.get(it) ?? 0;
+        this.iteratorCharges.delete(it);
+      }
       tc.close();
       // Files that only an older version kept alive may be obsolete now.
       if (!this.closed && tc.version !== this.tree.readState.version) this.tree.removeObsoleteFiles();
@@ -225,6 +290,8 @@ export class DB {
       throw e;
     }
     this.iterators.add(it);
+    this.iteratorCharges.set(it, charge);
+    this.iteratorBytes += charge;
     return it;
   }
 
@@ -272,7 +339,79 @@ export class DB {
   async maintain(): Promise<boolean> { // A
     this.checkOpen();
     if (this.committer === undefined) return false;
-    return this.tree.worker.compact(undefined, true);
+    const compacted = await this.tree.worker.compact(undefined, true);
+    if (this.gc === undefined) return compacted;
+    // And one bounded value-log GC step (the mobile profile's only GC besides gcValueLog()).
+    const report = emptyGcReport();
+    const moved = await this.gcStep(AUTO_GC_RATIO, report, GC_STEP_BYTES);
+    this.gcTotals.recordsMoved += report.recordsMoved;
+    return compacted || moved > 0 || (await this.gc.deleteRetired()) > 0;
+  }
+
+  /**
+   * Value-log GC now: rewrites the live values of every file with at least
+   * `minGarbageRatio` garbage (default 0.5), within `maxBytes` of records
+   * if given, flushes the memtable if that is what keeps a rewritten file
+   * alive, and deletes what nothing needs any more (files an open snapshot
+   * or iterator may still read wait until it is released).
+   */
+  async gcValueLog(options?: GcOptions): Promise<GcReport> { // A
+    this.checkOpen();
+    if (options !== undefined && (options === null || typeof options !== "object")) throw new InvalidArgumentError("gcValueLog options must be an object");
+    const ratio = gcRatio(options);
+    const budget = gcBudget(options);
+    if (this.committer === undefined) throw new ReadOnlyError(this.path);
+    const report = emptyGcReport();
+    const gc = this.gc;
+    if (gc === undefined) return report;
+    const deletedBefore = gc.deletedFiles;
+    const freedBefore = gc.deletedBytes;
+    let spent = 0;
+    // Each step processes at least one record or retires a file; the guard only bounds a bug.
+    for (let guard = 0; spent < budget && guard < 10_000_000; guard++) {
+      const n = await this.gcStep(ratio, report, Math.min(GC_STEP_BYTES, budget - spent));
+      if (n === 0) break;
+      spent += n;
+    }
+    if (gc.needsFlush) await this.flush();
+    await gc.deleteRetired();
+    report.filesDeleted = gc.deletedFiles - deletedBefore;
+    report.bytesFreed = gc.deletedBytes - freedBefore;
+    report.filesWaiting = gc.waiting;
+    this.gcTotals.recordsMoved += report.recordsMoved;
+    return report;
+  }
+
+  /** One exclusive GC step on the file `ratio` picks; the bytes it processed (0: nothing to do). */
+  private gcStep(ratio: number, report: GcReport, stepBytes: number): Promise<number> { // A
+    const gc = this.gc!;
+    return this.committer!.exclusive(async () => { // A
+      if (this.closing !== undefined || this.closed) return 0;
+      const f = gc.pick(ratio);
+      return f === undefined ? 0 : gc.step(f, report, stepBytes);
+    });
+  }
+
+  /** After a flush or compaction: delete retired files that became free, and (auto mode) run a few GC steps. */
+  private afterBackgroundJob(): void { // A
+    const gc = this.gc;
+    if (gc === undefined || this.closing !== undefined || this.closed || this.gcRun !== undefined) return;
+    const report = emptyGcReport();
+    const auto = this.options.valueLogGc === "auto";
+    this.gcRun = (async () => { // A
+      try {
+        for (let i = 0; auto && i < AUTO_GC_STEPS && this.closing === undefined; i++) {
+          if ((await this.gcStep(AUTO_GC_RATIO, report, GC_STEP_BYTES)) === 0) break;
+          await yieldToEventLoop();
+        }
+        await gc.deleteRetired();
+      } catch (e) {
+        this.log.warn("vlog.gc.failed", { error: String(e) });
+      } finally {
+        this.gcTotals.recordsMoved += report.recordsMoved;
+        this.gcRun = undefined;
+      }
+    })();
   }
 
   /** Re-reads every file and checks every checksum; reports per file. */
@@ -295,8 +434,10 @@ export class DB {
       batchesWritten: c?.records ?? 0,
       liveSnapshots: this.snapshots.size,
       openIterators: this.iterators.size,
+      valueLog: this.valueLogStats(),
     };
-    return { ...base, ...treeStats(this.tree, c?.walBytesWritten ?? 0) };
+    const tree = treeStats(this.tree, c?.walBytesWritten ?? 0);
+    return { ...base, ...tree, memory: this.memoryStats(tree) };
   }
 
   /** Settles pending writes, flushes the memtable, fsyncs, and releases the lock. Idempotent. */
@@ -313,6 +454,8 @@ export class DB {
     let failure: unknown = undefined;
     try {
       for (const it of [...this.iterators]) void it.return();
+      // A background GC run sees `closing` and stops after its current step.
+      await this.gcRun;
       if (this.committer !== undefined) {
         await this.committer.whenIdle();
         if (this.committer.fatal === undefined) {
@@ -337,6 +480,38 @@ export class DB {
       this.log.info("db.close", { path: this.path });
     }
     if (failure !== undefined) throw failure;
+  }
+
+  private memoryStats(t: TreeStats): MemoryStats { // A
+    const rs = this.tree.readState;
+    let memtables = rs.mem.sizeBytes;
+    for (const imm of rs.imms) memtables += imm.mem.sizeBytes;
+    const writeBuffers = this.committer?.queueBytes ?? 0;
+    const parts = { memtables, blockCache: t.blockCache.usedBytes, tableMeta: t.tableCache.bytes, iterators: this.iteratorBytes, writeBuffers };
+    return {
+      budgetBytes: this.options.memoryBudgetBytes,
+      usedBytes: parts.memtables + parts.blockCache + parts.tableMeta + parts.iterators + parts.writeBuffers,
+      ...parts,
+      tableMetaMax: this.options.tableMetaBytes,
+      iteratorsMax: this.options.iteratorBytes,
+    };
+  }
+
+  private valueLogStats(): ValueLogStats { // A
+    const values = this.tree.values;
+    let garbage = 0;
+    const discard = this.tree.vs.vlogDiscard();
+    // Totals of deleted files may come back (compaction dropping old pointers into them): count files on disk only.
+    for (const n of values?.fileNumbers ?? []) garbage += discard.get(n) ?? 0;
+    return {
+      files: values?.fileNumbers.length ?? 0,
+      appendedBytes: values?.appendedBytes ?? 0,
+      garbageBytes: garbage,
+      gcFilesDeleted: this.gc?.deletedFiles ?? 0,
+      gcValuesMoved: this.gcTotals.recordsMoved,
+      gcBytesFreed: this.gc?.deletedBytes ?? 0,
+      gcFilesWaiting: this.gc?.waiting ?? 0,
+    };
   }
 
   private visibleSeq(): number { // A

@@ -16,10 +16,25 @@ export interface DBOptions {
   /** File system to use (default: the runtime's, through node:fs). */
   fs?: FileSystem;
   compaction?: CompactionStrategy;
-  /** Values of this many bytes or more go to the value log (used from the value-log issue on). */
+  /** Values of this many bytes or more go to the value log (default: server 4 KiB, mobile and background 1 KiB). */
   valueThreshold?: number;
+  /**
+   * Value-log GC: "auto" runs bounded steps in the background after flushes
+   * and compactions (server default); "manual" only on gcValueLog() and
+   * maintain() (mobile and background default: no work the app did not ask for).
+   */
+  valueLogGc?: "auto" | "manual";
   memtableBytes?: number;
   cacheBytes?: number;
+  /**
+   * The engine's memory budget (default: server 1 GiB, mobile 48 MiB,
+   * background 16 MiB), split (SPEC.md, "Memory budget") into memtables
+   * (the active one and up to two sealed: 3 x memtableBytes), the block
+   * cache (cacheBytes), write buffers, open iterators, and the indexes and
+   * filters of open tables (the rest). Each part is enforced: writes wait
+   * for a flush, the caches evict, iterate() refuses past its share.
+   */
+  memoryBudgetBytes?: number;
   walMaxBytes?: number;
   vlogFileBytes?: number;
   /** Data block size of SSTables, in bytes before the trailer (default 4096). */
@@ -71,8 +86,14 @@ export interface ResolvedOptions {
   maxSpaceAmplificationPercent: number;
   tableCacheFiles: number;
   valueThreshold: number;
+  valueLogGc: "auto" | "manual";
   memtableBytes: number;
   cacheBytes: number;
+  memoryBudgetBytes: number;
+  /** The budget's share for open tables' indexes and filters (what the rest leaves). */
+  tableMetaBytes: number;
+  /** The budget's share for open iterators. */
+  iteratorBytes: number;
   walMaxBytes: number;
   vlogFileBytes: number;
   sync: boolean;
@@ -86,7 +107,9 @@ const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
 interface ProfileDefaults {
+  memoryBudgetBytes: number;
   compaction: CompactionStrategy;
+  valueLogGc: "auto" | "manual";
   valueThreshold: number;
   memtableBytes: number;
   cacheBytes: number;
@@ -98,9 +121,9 @@ interface ProfileDefaults {
 }
 
 const PROFILE_DEFAULTS: Record<Profile, ProfileDefaults> = {
-  server: { compaction: "leveled", valueThreshold: 4096, memtableBytes: 64 * MiB, cacheBytes: 256 * MiB, walMaxBytes: 10 * GiB, vlogFileBytes: 1 * GiB, targetFileBytes: 32 * MiB, level1Bytes: 64 * MiB, tableCacheFiles: 1000 },
-  mobile: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 16 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 64 },
-  background: { compaction: "mobile", valueThreshold: 1024, memtableBytes: 4 * MiB, cacheBytes: 4 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 16 },
+  server: { memoryBudgetBytes: 1 * GiB, compaction: "leveled", valueLogGc: "auto", valueThreshold: 4096, memtableBytes: 64 * MiB, cacheBytes: 256 * MiB, walMaxBytes: 10 * GiB, vlogFileBytes: 1 * GiB, targetFileBytes: 32 * MiB, level1Bytes: 64 * MiB, tableCacheFiles: 1000 },
+  mobile: { memoryBudgetBytes: 48 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 8 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 64 },
+  background: { memoryBudgetBytes: 16 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 2 * MiB, cacheBytes: 2 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 16 },
 };
 
 /** Default sorted-run limit per strategy (a stall limit for leveled and tiered, the merge cap for mobile). */
@@ -136,6 +159,31 @@ function oneOf<T extends string>(name: string, v: unknown, allowed: readonly T[]
   return v as T;
 }
 
+/** Memtables that may exist at once: the active one and up to this many sealed ones waiting for flush. */
+export const MAX_IMMUTABLE_MEMTABLES = 2;
+/** The budget's share for write buffers (commit groups of up to 4 MiB, the value-log write buffer). */
+const WRITE_BUFFER_SHARE = 1 / 8;
+/** The budget's share for open iterators. */
+const ITERATOR_SHARE = 1 / 16;
+
+/**
+ * Splits the memory budget: memtables and block cache as configured, fixed
+ * shares for write buffers and iterators, the rest for open tables'
+ * indexes and filters, which must get at least a tenth.
+ */
+function splitBudget(memoryBudgetBytes: number, memtableBytes: number, cacheBytes: number): { memoryBudgetBytes: number; tableMetaBytes: number; iteratorBytes: number } { // A
+  const memtables = (MAX_IMMUTABLE_MEMTABLES + 1) * memtableBytes;
+  const iteratorBytes = Math.floor(memoryBudgetBytes * ITERATOR_SHARE);
+  const tableMetaBytes = memoryBudgetBytes - memtables - cacheBytes - Math.floor(memoryBudgetBytes * WRITE_BUFFER_SHARE) - iteratorBytes;
+  if (tableMetaBytes < memoryBudgetBytes / 10) {
+    throw new InvalidArgumentError(
+      `memoryBudgetBytes ${memoryBudgetBytes} is too small for ${MAX_IMMUTABLE_MEMTABLES + 1} x memtableBytes (${memtableBytes}) + cacheBytes (${cacheBytes}) ` +
+        "plus the shares for write buffers, iterators and table indexes; raise the budget or lower memtableBytes or cacheBytes",
+    );
+  }
+  return { memoryBudgetBytes, tableMetaBytes, iteratorBytes };
+}
+
 /** Validates user options and fills in the profile's defaults. */
 export function resolveOptions(options: DBOptions): ResolvedOptions { // A
   if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
@@ -146,6 +194,9 @@ export function resolveOptions(options: DBOptions): ResolvedOptions { // A
   const maxSortedRuns = positiveInt("maxSortedRuns", options.maxSortedRuns, Math.max(MAX_SORTED_RUNS[compaction], l0CompactionTrigger + 1));
   if (maxSortedRuns < 2) throw new InvalidArgumentError(`option maxSortedRuns must be at least 2, got ${maxSortedRuns}`);
   const levelSizeRatio = positiveInt("levelSizeRatio", options.levelSizeRatio, 10);
+  const memtableBytes = positiveInt("memtableBytes", options.memtableBytes, d.memtableBytes);
+  const cacheBytes = positiveInt("cacheBytes", options.cacheBytes, d.cacheBytes);
+  const budget = splitBudget(positiveInt("memoryBudgetBytes", options.memoryBudgetBytes, d.memoryBudgetBytes), memtableBytes, cacheBytes);
   if (levelSizeRatio < 2) throw new InvalidArgumentError(`option levelSizeRatio must be at least 2, got ${levelSizeRatio}`);
   return {
     profile,
@@ -160,8 +211,10 @@ export function resolveOptions(options: DBOptions): ResolvedOptions { // A
     maxSpaceAmplificationPercent: positiveInt("maxSpaceAmplificationPercent", options.maxSpaceAmplificationPercent, 200),
     tableCacheFiles: positiveInt("tableCacheFiles", options.tableCacheFiles, d.tableCacheFiles),
     valueThreshold: positiveInt("valueThreshold", options.valueThreshold, d.valueThreshold),
-    memtableBytes: positiveInt("memtableBytes", options.memtableBytes, d.memtableBytes),
-    cacheBytes: positiveInt("cacheBytes", options.cacheBytes, d.cacheBytes),
+    valueLogGc: oneOf("valueLogGc", options.valueLogGc, ["auto", "manual"] as const, d.valueLogGc),
+    memtableBytes,
+    cacheBytes,
+    ...budget,
     walMaxBytes: positiveInt("walMaxBytes", options.walMaxBytes, d.walMaxBytes),
     vlogFileBytes: positiveInt("vlogFileBytes", options.vlogFileBytes, d.vlogFileBytes),
     sync: bool("sync", options.sync, false),

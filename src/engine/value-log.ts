@@ -21,7 +21,7 @@
  * of the record (~1 GB/s here) and a share of one write call per group; a
  * read costs a handle lookup, one positional read and a CRC32C.
  */
-import { CorruptionError, NotFoundError } from "../errors.ts";
+import { assert, CorruptionError, NotFoundError } from "../errors.ts";
 import type { FileHandle, FileSystem } from "../platform/fs.ts";
 import { joinPath } from "../platform/fs.ts";
 import type { Random } from "../platform/random.ts";
@@ -80,6 +80,37 @@ export class ValueLog {
   /** Whether some flushed record is not yet covered by a sync. */
   get needsSync(): boolean { // A
     return this.unsynced || this.sealed.length > 0;
+  }
+
+  /** Number of the file new values go to, if one is open. */
+  get activeFileNumber(): number | undefined { // A
+    return this.active?.fileNumber;
+  }
+
+  /** Stops appending to the active file (between groups only); the next large value starts a new one. */
+  sealActive(): void { // A
+    const a = this.active;
+    if (a === undefined) return;
+    this.flush();
+    if (this.active === a) this.retire(a);
+  }
+
+  /**
+   * Deletes value-log file `n` (GC, once nothing can need it); returns its
+   * size. A file already gone counts as deleted.
+   */
+  remove(n: number): number { // A
+    assert(this.active?.fileNumber !== n, `value-log file ${n} is the active one`);
+    // A sealed file not yet synced: its records are garbage now, so its durability no longer matters.
+    for (const w of this.sealed.filter((x) => x.fileNumber === n)) w.close();
+    this.sealed = this.sealed.filter((x) => x.fileNumber !== n);
+    this.handles.get(n)?.close();
+    this.handles.delete(n);
+    const path = joinPath(this.cfg.dir, vlogFileName(n));
+    const st = this.cfg.fs.stat(path);
+    if (st !== undefined) this.cfg.fs.remove(path);
+    this.present.delete(n);
+    return st?.sizeBytes ?? 0;
   }
 
   /** Record bytes appended since open. */
@@ -183,7 +214,8 @@ export class ValueLog {
     if (a !== undefined && a.brokenError === undefined) return a;
     if (a !== undefined) this.retire(a);
     const n = this.cfg.newFileNumber();
-    const w = ValueLogWriter.create(this.cfg.fs, joinPath(this.cfg.dir, vlogFileName(n)), n, this.cfg.random.nextU32());
+    // Keep at most 1 MiB of write buffer between groups (the memory budget counts write buffers).
+    const w = ValueLogWriter.create(this.cfg.fs, joinPath(this.cfg.dir, vlogFileName(n)), n, this.cfg.random.nextU32(), { bufferKeepBytes: 1024 * 1024 });
     this.present.add(n);
     this.active = w;
     return w;

@@ -66,7 +66,7 @@ type EngineOnlyOption = Exclude<keyof DBOptions, "createIfMissing" | "errorIfExi
  * DBOptions so a new engine option that is not listed here fails the build.
  */
 const ENGINE_OPTIONS: Record<EngineOnlyOption, true> = {
-  profile: true, fs: true, compaction: true, valueThreshold: true, memtableBytes: true, cacheBytes: true,
+  profile: true, fs: true, compaction: true, valueThreshold: true, valueLogGc: true, memoryBudgetBytes: true, memtableBytes: true, cacheBytes: true,
   walMaxBytes: true, vlogFileBytes: true, blockBytes: true, bloomBitsPerKey: true, targetFileBytes: true,
   l0CompactionTrigger: true, maxSortedRuns: true, level1Bytes: true, levelSizeRatio: true,
   maxSpaceAmplificationPercent: true, tableCacheFiles: true, sync: true, readOnly: true, repair: true,

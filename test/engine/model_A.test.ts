@@ -95,6 +95,6 @@ async function runCommands(cmds: Cmd[]): Promise<void> {
 
 describe("engine model test", () => {
   test("random command sequences agree with a Map model", async () => {
-    await fc.assert(fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 60 }), runCommands), { numRuns: 150 });
+    await fc.assert(fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 60, size: "max" }), runCommands), { numRuns: 150 });
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The table cache: open table readers (a file handle plus the table's index
- * and filter), bounded in count, so the engine neither reopens a table per
- * read nor holds every table of a large database open.
+ * and filter), bounded in count and in the bytes their indexes and filters
+ * take (the memory budget's share for them), so the engine neither reopens
+ * a table per read nor holds every table of a large database open.
  *
  * Readers are reference counted. `acquire` pins a reader and `release` unpins
  * it; eviction only ever closes an unpinned reader, the least recently
@@ -36,6 +37,16 @@ export interface TableCacheStats {
   closes: number;
   /** Readers closed to make room (not counting evict/close). */
   evictions: number;
+  /** Memory the open readers hold (their `memoryBytes`), and the bound on it. */
+  bytes: number;
+  maxBytes: number;
+}
+
+/** What the cache can ask of a reader. */
+export interface Closable {
+  close(): void;
+  /** Bytes the reader keeps in memory while open (index, filter); 0 if unknown. */
+  readonly memoryBytes?: number;
 }
 
 class Entry<T> {
@@ -48,13 +59,15 @@ class Entry<T> {
   constructor( // A
     readonly fileNumber: number,
     readonly reader: T | undefined,
+    readonly bytes: number,
   ) {}
 }
 
-export class TableCache<T extends { close(): void }> {
+export class TableCache<T extends Closable> {
   private readonly entries = new Map<number, Entry<T>>();
   /** Sentinel of the unpinned list: next is the least recently released. */
-  private readonly sentinel = new Entry<T>(-1, undefined);
+  private readonly sentinel = new Entry<T>(-1, undefined, 0);
+  private bytes = 0;
   private pinnedCount = 0;
   private doomedCount = 0;
   private hits = 0;
@@ -67,10 +80,13 @@ export class TableCache<T extends { close(): void }> {
   constructor( // A
     readonly capacity: number,
     private readonly open: (fileNumber: number) => T,
+    /** Bound on the readers' memoryBytes together (pinned readers may keep it above until released). */
+    readonly maxBytes = Number.POSITIVE_INFINITY,
   ) {
     if (!Number.isSafeInteger(capacity) || capacity < 1) {
       throw new InvalidArgumentError(`table cache capacity must be a positive integer, got ${capacity}`);
     }
+    if (!(maxBytes > 0)) throw new InvalidArgumentError(`table cache maxBytes must be positive, got ${maxBytes}`);
   }
 
   /**
@@ -85,8 +101,9 @@ export class TableCache<T extends { close(): void }> {
       this.misses++;
       const reader = this.open(fileNumber);
       this.opens++;
-      entry = new Entry(fileNumber, reader);
+      entry = new Entry(fileNumber, reader, reader.memoryBytes ?? 0);
       this.entries.set(fileNumber, entry);
+      this.bytes += entry.bytes;
     } else {
       this.hits++;
       if (entry.refs === 0) unlink(entry);
@@ -148,6 +165,8 @@ export class TableCache<T extends { close(): void }> {
       opens: this.opens,
       closes: this.closes,
       evictions: this.evictions,
+      bytes: this.bytes,
+      maxBytes: this.maxBytes,
     };
   }
 
@@ -171,11 +190,11 @@ export class TableCache<T extends { close(): void }> {
     assert(this.entries.size === 0, "table cache closed with entries off its unpinned list");
   }
 
-  /** Closes the least recently released readers while over capacity. */
+  /** Closes the least recently released readers while over capacity (count or bytes). */
   private trim(): void { // A
     const s = this.sentinel;
     // Bounded: each pass removes one unpinned entry.
-    while (this.entries.size > this.capacity && s.next !== s) {
+    while ((this.entries.size > this.capacity || this.bytes > this.maxBytes) && s.next !== s) {
       const oldest = s.next;
       unlink(oldest);
       this.drop(oldest);
@@ -187,6 +206,7 @@ export class TableCache<T extends { close(): void }> {
   private drop(entry: Entry<T>): void { // A
     assert(entry.refs === 0, "table cache closing a reader in use");
     this.entries.delete(entry.fileNumber);
+    this.bytes -= entry.bytes;
     this.closes++;
     (entry.reader as T).close();
   }

@@ -2,7 +2,8 @@
  * Runs one compaction task: merges the inputs' versions in table order,
  * keeps what some reader can still see (drop-rule.ts), writes the rest
  * through TableOutputs (cut at the target size and at grandparent overlap)
- * and returns the version edit that swaps inputs for outputs.
+ * and returns the version edit that swaps inputs for outputs and carries
+ * the value-log discard deltas of the pointer versions it dropped.
  *
  * The caller owns the rest of the protocol: logAndApply(edit), then
  * outputs.releasePending(), then the removal of obsolete inputs. On any
@@ -21,11 +22,11 @@
  */
 import { assert, ClosedError, CorruptionError } from "../../errors.ts";
 import type { TableCache } from "../cache/table-cache.ts";
-import type { AddedFile, DeletedFile, VersionEdit } from "../manifest/version-edit.ts";
+import type { AddedFile, DeletedFile, VersionEdit, VlogDiscard } from "../manifest/version-edit.ts";
 import { MAX_LEVELS } from "../manifest/version-edit.ts";
 import { TableOutputs, type TableOutputContext } from "../sstable/table-output.ts";
 import type { TableReader } from "../sstable/table-reader.ts";
-import { VersionFilter } from "./drop-rule.ts";
+import { DiscardCounter, VersionFilter } from "./drop-rule.ts";
 import { FilesSource, MergedEntries } from "./merge.ts";
 import { inputBytes, inputFiles, type CompactionTask } from "./task.ts";
 
@@ -50,6 +51,8 @@ export interface CompactionStats {
   entriesIn: number;
   entriesOut: number;
   dropped: number;
+  /** Value-log record bytes the dropped pointer versions held (the edit's vlogDiscard, summed). */
+  vlogDiscardBytes: number;
 }
 
 export interface CompactionResult {
@@ -72,9 +75,13 @@ function deletedOf(task: CompactionTask): DeletedFile[] { // A
   return task.inputs.flatMap((i) => i.files.map((f) => ({ level: i.level, fileNumber: f.fileNumber })));
 }
 
-function editOf(task: CompactionTask, added: AddedFile[]): VersionEdit { // A
-  const edit: { added: AddedFile[]; deleted: DeletedFile[]; compactPointers?: { level: number; key: string }[] } = { added, deleted: deletedOf(task) };
+function editOf(task: CompactionTask, added: AddedFile[], discard?: DiscardCounter): VersionEdit { // A
+  const edit: { added: AddedFile[]; deleted: DeletedFile[]; compactPointers?: { level: number; key: string }[]; vlogDiscard?: VlogDiscard[] } = {
+    added, deleted: deletedOf(task),
+  };
   if (task.compactPointer !== undefined) edit.compactPointers = [task.compactPointer];
+  const deltas = discard?.deltas();
+  if (deltas !== undefined) edit.vlogDiscard = deltas;
   return edit;
 }
 
@@ -88,7 +95,7 @@ export async function runCompaction(task: CompactionTask, ctx: CompactionContext
   checkCancelled(ctx);
   const files = inputFiles(task);
   const stats: CompactionStats = {
-    inputFiles: files.length, inputBytes: inputBytes(task), outputFiles: 0, outputBytes: 0, entriesIn: 0, entriesOut: 0, dropped: 0,
+    inputFiles: files.length, inputBytes: inputBytes(task), outputFiles: 0, outputBytes: 0, entriesIn: 0, entriesOut: 0, dropped: 0, vlogDiscardBytes: 0,
   };
   const outputs = new TableOutputs(ctx, {
     level: task.outputLevel,
@@ -103,13 +110,18 @@ export async function runCompaction(task: CompactionTask, ctx: CompactionContext
   }
   // One source per level-0 file (they overlap), one per deeper level (its files are disjoint and sorted).
   const sources = task.inputs.flatMap((i) => (i.level === 0 ? i.files.map((f) => new FilesSource(0, [f], ctx.tables)) : [new FilesSource(i.level, i.files, ctx.tables)]));
+  let merged: MergedEntries | undefined;
+  const discard = new DiscardCounter(() => merged?.lastSource?.where() ?? "compaction inputs"); // A
   try {
-    await mergeInto(new MergedEntries(sources), task, ctx, outputs, stats);
+    // Inside the try: building the merge reads the first entry of every source, which may throw.
+    merged = new MergedEntries(sources);
+    await mergeInto(merged, task, ctx, outputs, stats, discard);
     for (const s of sources) s.close();
     const added = await outputs.finish();
     stats.outputFiles = added.length;
     stats.outputBytes = outputs.bytesWritten;
-    return { edit: editOf(task, added), outputs, stats };
+    stats.vlogDiscardBytes = discard.totalBytes;
+    return { edit: editOf(task, added, discard), outputs, stats };
   } catch (e) {
     outputs.abandon();
     throw e;
@@ -118,8 +130,10 @@ export async function runCompaction(task: CompactionTask, ctx: CompactionContext
   }
 }
 
-/** The merge loop: every input entry once, in table order, through the drop rule into the outputs. */
-async function mergeInto(merged: MergedEntries, task: CompactionTask, ctx: CompactionContext, outputs: TableOutputs, stats: CompactionStats): Promise<void> { // PA
+/** The merge loop: every input entry once, in table order, through the drop rule into the outputs (dropped pointers counted in `discard`). */
+async function mergeInto( // PA
+  merged: MergedEntries, task: CompactionTask, ctx: CompactionContext, outputs: TableOutputs, stats: CompactionStats, discard: DiscardCounter,
+): Promise<void> {
   const filter = new VersionFilter(ctx.snapshots, task.bottommost);
   let prevKey: string | undefined;
   let prevSeq = 0;
@@ -141,6 +155,7 @@ async function mergeInto(merged: MergedEntries, task: CompactionTask, ctx: Compa
       stats.entriesOut++;
     } else {
       stats.dropped++;
+      discard.dropped(e.kind, e.seq, e.value);
     }
     if (++sinceYield >= ctx.yieldEvery) {
       sinceYield = 0;

@@ -1,12 +1,16 @@
 /**
  * A version edit: one change to the set of live table files (files added and
  * removed per level) plus the counters recovery needs (next file number, last
- * sequence number, the WAL number replay starts from) and per-level
- * compaction pointers. The manifest is a log of these (SPEC.md, "Manifest").
+ * sequence number, the WAL number replay starts from), per-level compaction
+ * pointers, and the value log's discard statistics (record bytes of each
+ * value-log file that became garbage when a flush or compaction dropped the
+ * versions pointing at them; files whose statistics are forgotten). The
+ * manifest is a log of these (SPEC.md, "Manifest" and "Discard statistics").
  *
  * Encoding: a sequence of tagged fields `varint tag, varint body length,
  * body`, tags ascending; repeated fields (added, deleted, compaction
- * pointers) sorted by (level, file number) / level. The encoding is
+ * pointers, value-log discards and forgets) sorted by (level, file number) /
+ * level / value-log file number. The encoding is
  * canonical: one edit has exactly one byte form, and the decoder rejects any
  * other (out of order, duplicated, trailing bytes). Tags below 64 must be
  * understood; a reader meeting an unknown one refuses (a newer writer said
@@ -15,6 +19,8 @@
  *
  * Cost sketch: an added file is ~20 bytes plus its two keys; a snapshot of
  * 100k files with 16-byte keys is ~5 MB, encoded or decoded in tens of ms.
+ * A value-log discard entry is ~6 bytes; an edit carries one per value-log
+ * file its dropped versions pointed into, a snapshot one per file with garbage.
  */
 import { assert, CorruptionError, InvalidArgumentError } from "../../errors.ts";
 import { getVarint, putVarint, varintLength } from "../../encoding/varint.ts";
@@ -31,6 +37,10 @@ export const TAG_LAST_SEQ = 3;
 export const TAG_COMPACT_POINTER = 4;
 export const TAG_DELETED_FILE = 5;
 export const TAG_ADDED_FILE = 6;
+/** Value-log discard: varint value-log file number, varint bytes (>= 1). A delta in an edit, the total in a snapshot. */
+export const TAG_VLOG_DISCARD = 7;
+/** Value-log file forgotten: varint file number. Its discard total is dropped (GC deleted the file). Never in a snapshot. */
+export const TAG_VLOG_FORGET = 8;
 /** Tags at or above this may be skipped by a reader that does not know them. */
 export const TAG_FIRST_SKIPPABLE = 64;
 
@@ -53,6 +63,12 @@ export interface DeletedFile {
   readonly fileNumber: number;
 }
 
+/** Record bytes of one value-log file that are garbage (a delta in an edit, a total in a snapshot). */
+export interface VlogDiscard {
+  readonly fileNumber: number;
+  readonly bytes: number;
+}
+
 /** Where the next compaction of `level` starts (round robin over the key space). */
 export interface CompactPointer {
   readonly level: number;
@@ -67,6 +83,10 @@ export interface VersionEdit {
   readonly logNumber?: number;
   readonly nextFileNumber?: number;
   readonly lastSeq?: number;
+  /** Tag 7: per value-log file, record bytes that became garbage in this edit (in a snapshot: the totals). */
+  readonly vlogDiscard?: readonly VlogDiscard[];
+  /** Tag 8: value-log files whose discard totals are dropped (the files were deleted). */
+  readonly vlogForget?: readonly number[];
 }
 
 type Fail = (message: string) => never;
@@ -79,7 +99,7 @@ function byLevelThenNumber(a: DeletedFile, b: DeletedFile): number { // A
 export function canonicalEdit(edit: VersionEdit): VersionEdit { // A
   const out: {
     added?: AddedFile[]; deleted?: DeletedFile[]; compactPointers?: CompactPointer[];
-    logNumber?: number; nextFileNumber?: number; lastSeq?: number;
+    logNumber?: number; nextFileNumber?: number; lastSeq?: number; vlogDiscard?: VlogDiscard[]; vlogForget?: number[];
   } = {};
   if (edit.added !== undefined && edit.added.length > 0) out.added = [...edit.added].sort(byLevelThenNumber);
   if (edit.deleted !== undefined && edit.deleted.length > 0) out.deleted = [...edit.deleted].sort(byLevelThenNumber);
@@ -89,6 +109,8 @@ export function canonicalEdit(edit: VersionEdit): VersionEdit { // A
   if (edit.logNumber !== undefined) out.logNumber = edit.logNumber;
   if (edit.nextFileNumber !== undefined) out.nextFileNumber = edit.nextFileNumber;
   if (edit.lastSeq !== undefined) out.lastSeq = edit.lastSeq;
+  if (edit.vlogDiscard !== undefined && edit.vlogDiscard.length > 0) out.vlogDiscard = [...edit.vlogDiscard].sort((a, b) => a.fileNumber - b.fileNumber);
+  if (edit.vlogForget !== undefined && edit.vlogForget.length > 0) out.vlogForget = [...edit.vlogForget].sort((a, b) => a - b);
   return out;
 }
 
@@ -143,7 +165,30 @@ export function checkEdit(edit: VersionEdit, fail: Fail): VersionEdit { // PA
   if (e.logNumber !== undefined) checkNumber(e.logNumber, "logNumber", fail);
   if (e.nextFileNumber !== undefined) checkNumber(e.nextFileNumber, "nextFileNumber", fail);
   if (e.lastSeq !== undefined) checkNumber(e.lastSeq, "lastSeq", fail);
+  checkVlog(e, fail);
   return e;
+}
+
+/** Value-log discards and forgets: file numbers >= 1, bytes >= 1, each file at most once per list, never in both. */
+function checkVlog(e: VersionEdit, fail: Fail): void { // PA
+  const discard = e.vlogDiscard ?? [];
+  const forget = e.vlogForget ?? [];
+  for (const d of discard) {
+    checkNumber(d.fileNumber, "value-log discard fileNumber", fail);
+    checkNumber(d.bytes, "value-log discard bytes", fail);
+    if (d.fileNumber < 1) fail("value-log discard fileNumber must be >= 1");
+    if (d.bytes < 1) fail(`value-log discard for file ${d.fileNumber} must count at least 1 byte`);
+  }
+  for (const n of forget) {
+    checkNumber(n, "forgotten value-log fileNumber", fail);
+    if (n < 1) fail("forgotten value-log fileNumber must be >= 1");
+  }
+  for (let i = 1; i < discard.length; i++) if (discard[i - 1]!.fileNumber === discard[i]!.fileNumber) fail(`value-log file ${discard[i]!.fileNumber} has two discard entries in one edit`);
+  for (let i = 1; i < forget.length; i++) if (forget[i - 1] === forget[i]) fail(`value-log file ${forget[i]!} is forgotten twice in one edit`);
+  if (forget.length > 0) {
+    const gone = new Set(forget);
+    for (const d of discard) if (gone.has(d.fileNumber)) fail(`value-log file ${d.fileNumber} is both forgotten and discarded in one edit`);
+  }
 }
 
 /** Throws InvalidArgumentError: the fail handler for an edit a caller built. */
@@ -216,14 +261,31 @@ export function encodeVersionEdit(edit: VersionEdit): Uint8Array { // PA
     out.key(f.largestKey);
     assert(out.at - bodyStart === addedBodyBytes(f), "added-file body is as long as its declared length");
   }
+  for (const d of e.vlogDiscard ?? []) {
+    out.field(TAG_VLOG_DISCARD, varintLength(d.fileNumber) + varintLength(d.bytes));
+    out.varint(d.fileNumber);
+    out.varint(d.bytes);
+  }
+  for (const n of e.vlogForget ?? []) scalar(TAG_VLOG_FORGET, n);
   return out.buf.slice(0, out.at);
+}
+
+/**
+ * getVarint, refusing overlong forms (a multi-byte varint whose last byte is
+ * 0 encodes a value that has a shorter form): without this, two byte strings
+ * would decode to one edit and encode(decode(b)) = b would not hold.
+ */
+function canonicalVarint(buf: Uint8Array, at: number, end: number, what: string): { value: number; next: number } { // PA
+  const d = getVarint(buf, at, end, what);
+  if (d.next - at > 1 && buf[d.next - 1] === 0) throw new CorruptionError(`${what} is not canonically encoded (overlong varint)`);
+  return d;
 }
 
 /** A cursor over one field body; every read is bounded by the body's end. */
 class In {
   constructor(readonly buf: Uint8Array, public at: number, readonly end: number) {} // A
   varint(what: string): number { // PA
-    const d = getVarint(this.buf, this.at, this.end, what);
+    const d = canonicalVarint(this.buf, this.at, this.end, what);
     this.at = d.next;
     return d.value;
   }
@@ -244,7 +306,7 @@ function failCorrupt(message: string): never { // A
 }
 
 interface Acc {
-  added: AddedFile[]; deleted: DeletedFile[]; compactPointers: CompactPointer[];
+  added: AddedFile[]; deleted: DeletedFile[]; compactPointers: CompactPointer[]; vlogDiscard: VlogDiscard[]; vlogForget: number[];
   logNumber?: number; nextFileNumber?: number; lastSeq?: number;
 }
 
@@ -273,6 +335,8 @@ function decodeField(tag: number, r: In, acc: Acc): void { // PA
       acc.added.push({ level, fileNumber, sizeBytes, smallestKey, largestKey, minSeq, maxSeq });
       break;
     }
+    case TAG_VLOG_DISCARD: acc.vlogDiscard.push({ fileNumber: r.varint("value-log discard fileNumber"), bytes: r.varint("value-log discard bytes") }); break;
+    case TAG_VLOG_FORGET: acc.vlogForget.push(r.varint("forgotten value-log fileNumber")); break;
     default:
       if (tag < TAG_FIRST_SKIPPABLE) throw new CorruptionError(`unknown required version-edit field ${tag} (written by a newer OuroborosDB?)`);
       r.at = r.end;
@@ -283,7 +347,8 @@ function decodeField(tag: number, r: In, acc: Acc): void { // PA
 /** True when `next` may follow `prev` in canonical order (repeatable tags may repeat). */
 function tagOrderOk(prev: number, next: number): boolean { // A
   if (next > prev) return true;
-  return next === prev && (next === TAG_COMPACT_POINTER || next === TAG_DELETED_FILE || next === TAG_ADDED_FILE);
+  return next === prev && (next === TAG_COMPACT_POINTER || next === TAG_DELETED_FILE || next === TAG_ADDED_FILE ||
+    next === TAG_VLOG_DISCARD || next === TAG_VLOG_FORGET);
 }
 
 /**
@@ -292,13 +357,13 @@ function tagOrderOk(prev: number, next: number): boolean { // A
  * canonical form.
  */
 export function decodeVersionEdit(buf: Uint8Array, start = 0, end = buf.length): VersionEdit { // PA
-  const acc: Acc = { added: [], deleted: [], compactPointers: [] };
+  const acc: Acc = { added: [], deleted: [], compactPointers: [], vlogDiscard: [], vlogForget: [] };
   let at = start;
   let prevTag = 0;
   // Each field takes at least 2 bytes, so the loop ends within (end - start) / 2 rounds.
   while (at < end) {
-    const tag = getVarint(buf, at, end, "version-edit tag");
-    const len = getVarint(buf, tag.next, end, "version-edit field length");
+    const tag = canonicalVarint(buf, at, end, "version-edit tag");
+    const len = canonicalVarint(buf, tag.next, end, "version-edit field length");
     if (len.value > end - len.next) throw new CorruptionError(`version-edit field ${tag.value} length ${len.value} runs past the record`);
     if (tag.value === 0 || !tagOrderOk(prevTag, tag.value)) throw new CorruptionError(`version-edit field ${tag.value} out of canonical order`);
     prevTag = tag.value;
@@ -312,6 +377,8 @@ export function decodeVersionEdit(buf: Uint8Array, start = 0, end = buf.length):
     ...(acc.logNumber !== undefined ? { logNumber: acc.logNumber } : {}),
     ...(acc.nextFileNumber !== undefined ? { nextFileNumber: acc.nextFileNumber } : {}),
     ...(acc.lastSeq !== undefined ? { lastSeq: acc.lastSeq } : {}),
+    ...(acc.vlogDiscard.length > 0 ? { vlogDiscard: acc.vlogDiscard } : {}),
+    ...(acc.vlogForget.length > 0 ? { vlogForget: acc.vlogForget } : {}),
   };
   checkEdit(edit, failCorrupt);
   checkSortedStrict(acc);
@@ -328,5 +395,11 @@ function checkSortedStrict(acc: Acc): void { // PA
   const cps = acc.compactPointers;
   for (let i = 1; i < cps.length; i++) {
     if (cps[i - 1]!.level >= cps[i]!.level) throw new CorruptionError("version-edit compaction pointers not in level order");
+  }
+  for (let i = 1; i < acc.vlogDiscard.length; i++) {
+    if (acc.vlogDiscard[i - 1]!.fileNumber >= acc.vlogDiscard[i]!.fileNumber) throw new CorruptionError("version-edit value-log discards not in file-number order");
+  }
+  for (let i = 1; i < acc.vlogForget.length; i++) {
+    if (acc.vlogForget[i - 1]! >= acc.vlogForget[i]!) throw new CorruptionError("version-edit forgotten value-log files not in file-number order");
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The version set: the in-memory current Version, the counters (next file
- * number, last sequence, log number), compaction pointers, and the manifest
- * that makes each change durable.
+ * number, last sequence, log number), compaction pointers, the value log's
+ * discard totals, and the manifest that makes each change durable.
  *
  * `logAndApply` is the only way the file set changes: edits are serialized,
  * each is checked against the current version, appended to the manifest and
@@ -20,6 +20,13 @@
  * real disk), plus O(files) CPU to build the next version; a rotation adds a
  * snapshot write (~50 bytes per file) and four fsyncs.
  *
+ * Discard statistics (SPEC.md, "Discard statistics"): an edit's
+ * `vlogDiscard` deltas (record bytes of value-log files that its flush or
+ * compaction made garbage) are added to per-file totals in the same step
+ * that installs the edit, so the totals always describe exactly the durable
+ * edits; a snapshot record carries the totals. `forgetValueLogFile` drops a
+ * file's total with an edit of its own (tag 8), once GC deleted the file.
+ *
  * `load` is the read-only open: it replays the manifest CURRENT names and
  * writes nothing (no rotation, no CURRENT rewrite, no cleanup, a torn tail
  * left as it is); the set it returns refuses every change with ReadOnlyError.
@@ -32,7 +39,7 @@ import { CURRENT_FILE, listManifests, readCurrent, writeCurrent } from "./curren
 import { manifestFileName } from "./manifest-format.ts";
 import { ManifestWriter } from "./manifest-log.ts";
 import { replayManifest } from "./replay.ts";
-import { applyEdit, emptyLevels, Version } from "./version.ts";
+import { applyEdit, applyVlogDiscard, emptyLevels, Version } from "./version.ts";
 import { checkEdit, failInvalid, type AddedFile, type FileMeta, type VersionEdit } from "./version-edit.ts";
 
 export const MANIFEST_ROTATE_BYTES_DEFAULT = 4 * 1024 * 1024;
@@ -63,6 +70,7 @@ interface SetState {
   lastSeq: number;
   logNumber: number;
   compactPointers: ReadonlyMap<number, string>;
+  vlogDiscard: ReadonlyMap<number, number>;
 }
 
 export class VersionSet {
@@ -77,6 +85,8 @@ export class VersionSet {
   private seqLast: number;
   private logNumberValue: number;
   private compactPointers: ReadonlyMap<number, string>;
+  /** Replaced (never mutated) by every edit that changes it, so a map handed out stays as it was. */
+  private discard: ReadonlyMap<number, number>;
   private writer: ManifestWriter | undefined;
   private manifestNumberLive = 0;
   private needsRotation = true;
@@ -95,6 +105,7 @@ export class VersionSet {
     this.seqLast = state.lastSeq;
     this.logNumberValue = state.logNumber;
     this.compactPointers = state.compactPointers;
+    this.discard = state.vlogDiscard;
     this.fileNumberNext = Math.max(fileNumberNext, ...listManifests(fs, dir).map((n) => n + 1));
   }
 
@@ -116,7 +127,7 @@ export class VersionSet {
     }
     const counters = [options.nextFileNumber ?? 1, options.logNumber ?? 0, options.lastSeq ?? 0];
     for (const c of counters) if (!Number.isSafeInteger(c) || c < 0) throw new InvalidArgumentError(`initial counters must be non-negative integers, got ${c}`);
-    const state: SetState = { levels: emptyLevels(), logNumber: counters[1]!, lastSeq: counters[2]!, compactPointers: new Map() };
+    const state: SetState = { levels: emptyLevels(), logNumber: counters[1]!, lastSeq: counters[2]!, compactPointers: new Map(), vlogDiscard: new Map() };
     const vs = new VersionSet(fs, dir, random, options, state, Math.max(1, counters[0]!, counters[1]! + 1));
     await vs.rotate(state);
     return vs;
@@ -131,7 +142,7 @@ export class VersionSet {
   static async recover(fs: FileSystem, dir: string, random: Random = systemRandom(), options: VersionSetOptions = {}): Promise<VersionSet> { // PA
     const from = options.manifestNumber ?? readCurrent(fs, dir);
     const st = replayManifest(fs, dir, from);
-    const state: SetState = { levels: st.levels, lastSeq: st.lastSeq, logNumber: st.logNumber, compactPointers: st.compactPointers };
+    const state: SetState = { levels: st.levels, lastSeq: st.lastSeq, logNumber: st.logNumber, compactPointers: st.compactPointers, vlogDiscard: st.vlogDiscard };
     const vs = new VersionSet(fs, dir, random, options, state, st.nextFileNumber);
     vs.recoveryInfo = { fromManifest: from, records: st.records, tornTailBytes: st.tornTailBytes };
     await vs.rotate(state);
@@ -149,7 +160,7 @@ export class VersionSet {
   static async load(fs: FileSystem, dir: string, options: VersionSetOptions = {}): Promise<VersionSet> { // PA
     const from = options.manifestNumber ?? readCurrent(fs, dir);
     const st = replayManifest(fs, dir, from);
-    const state: SetState = { levels: st.levels, lastSeq: st.lastSeq, logNumber: st.logNumber, compactPointers: st.compactPointers };
+    const state: SetState = { levels: st.levels, lastSeq: st.lastSeq, logNumber: st.logNumber, compactPointers: st.compactPointers, vlogDiscard: st.vlogDiscard };
     const vs = new VersionSet(fs, dir, systemRandom(), options, state, st.nextFileNumber);
     vs.readOnlyMode = true;
     vs.manifestNumberLive = from;
@@ -162,7 +173,7 @@ export class VersionSet {
    * manifest (a new or a WAL-only database): no files, log number 0.
    */
   static emptyReadOnly(fs: FileSystem, dir: string): VersionSet { // A
-    const state: SetState = { levels: emptyLevels(), lastSeq: 0, logNumber: 0, compactPointers: new Map() };
+    const state: SetState = { levels: emptyLevels(), lastSeq: 0, logNumber: 0, compactPointers: new Map(), vlogDiscard: new Map() };
     const vs = new VersionSet(fs, dir, systemRandom(), {}, state, 1);
     vs.readOnlyMode = true;
     return vs;
@@ -212,6 +223,28 @@ export class VersionSet {
     return this.compactPointers.get(level);
   }
 
+  /**
+   * Value-log file number -> record bytes of that file that are garbage
+   * (versions pointing at them were dropped by a durable flush or
+   * compaction edit). Reflects exactly the edits installed so far; the map
+   * returned is never changed afterwards (the next edit makes a new one).
+   * A file with no garbage recorded is absent.
+   */
+  vlogDiscard(): ReadonlyMap<number, number> { // A
+    return this.discard;
+  }
+
+  /**
+   * Drops the discard total of value-log file `fileNumber` (GC deleted it),
+   * durably: an edit of its own (tag 8) through logAndApply, so it is
+   * ordered with every other edit and survives a crash like them. A later
+   * delta for the same number starts a new total. Forgetting a file with no
+   * total is allowed (the edit is still written).
+   */
+  forgetValueLogFile(fileNumber: number): Promise<Version> { // A
+    return this.logAndApply({ vlogForget: [fileNumber] });
+  }
+
   /** The number of the live manifest (still readable after close()). */
   get manifestNumber(): number { // A
     return this.manifestNumberLive;
@@ -257,6 +290,7 @@ export class VersionSet {
     const e = checkEdit(edit, failInvalid);
     if (e.logNumber !== undefined && e.logNumber < this.logNumberValue) failInvalid(`logNumber ${e.logNumber} is below the current ${this.logNumberValue}`);
     for (const a of e.added ?? []) checkHandedOut(a, this.fileNumberNext);
+    for (const d of e.vlogDiscard ?? []) checkHandedOut(d, this.fileNumberNext);
     const pointers = new Map(this.compactPointers);
     for (const c of e.compactPointers ?? []) pointers.set(c.level, c.key);
     const next: SetState = {
@@ -264,6 +298,7 @@ export class VersionSet {
       lastSeq: Math.max(this.seqLast, e.lastSeq ?? 0),
       logNumber: e.logNumber ?? this.logNumberValue,
       compactPointers: pointers,
+      vlogDiscard: applyVlogDiscard(this.discard, e, failInvalid),
     };
     if (this.needsRotation || this.writer === undefined || this.writer.sizeBytes >= this.rotateBytes) {
       await this.rotate(next);
@@ -317,6 +352,7 @@ export class VersionSet {
       logNumber: state.logNumber,
       nextFileNumber: this.fileNumberNext,
       lastSeq: state.lastSeq,
+      vlogDiscard: [...state.vlogDiscard].map(([fileNumber, bytes]) => ({ fileNumber, bytes })),
     };
   }
 
@@ -326,6 +362,7 @@ export class VersionSet {
     this.seqLast = state.lastSeq;
     this.logNumberValue = state.logNumber;
     this.compactPointers = state.compactPointers;
+    this.discard = state.vlogDiscard;
     old.unref();
   }
 
@@ -336,7 +373,7 @@ export class VersionSet {
   }
 }
 
-function checkHandedOut(a: AddedFile, fileNumberNext: number): void { // A
+function checkHandedOut(a: { readonly fileNumber: number }, fileNumberNext: number): void { // A
   if (a.fileNumber >= fileNumberNext) failInvalid(`file number ${a.fileNumber} was not handed out by newFileNumber()`);
 }
 

@@ -13,7 +13,9 @@
  * `applyEdit` builds the next version's levels from a base and an edit and
  * refuses an edit that would break the invariants above. Cost: O(files) per
  * edit (the file-number index is rebuilt), plus a sort of each touched level;
- * edits come once per flush or compaction, so this stays off the hot path.
+ * edits come once per flush or compaction, so this stays off the hot path. *
+ * `applyVlogDiscard` does the same for the value log's discard totals (file
+ * number -> garbage record bytes): O(value-log files) per edit that has any.
  */
 import { assert } from "../../errors.ts";
 import { MAX_LEVELS, type FileMeta, type VersionEdit } from "./version-edit.ts";
@@ -133,4 +135,22 @@ export function applyEdit(base: readonly (readonly FileMeta[])[], edit: VersionE
     if (level > 0) checkNoOverlap(level, levels[level]!, fail);
   }
   return levels;
+}
+
+/**
+ * The value-log discard totals after `edit`: forgotten files dropped, then
+ * each discard delta added (a file not yet in the map starts at 0). An edit
+ * without either returns `base` itself. Fails (through `fail`) when a total
+ * would pass 2^53-1. `edit` must have passed checkEdit (no file in both lists).
+ */
+export function applyVlogDiscard(base: ReadonlyMap<number, number>, edit: VersionEdit, fail: Fail): ReadonlyMap<number, number> { // PA
+  if (edit.vlogDiscard === undefined && edit.vlogForget === undefined) return base;
+  const out = new Map(base);
+  for (const n of edit.vlogForget ?? []) out.delete(n);
+  for (const d of edit.vlogDiscard ?? []) {
+    const total = (out.get(d.fileNumber) ?? 0) + d.bytes;
+    if (!Number.isSafeInteger(total)) fail(`value-log file ${d.fileNumber}: discard total passes 2^53-1`);
+    out.set(d.fileNumber, total);
+  }
+  return out;
 }

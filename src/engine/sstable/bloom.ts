@@ -115,6 +115,11 @@ export class BloomFilter {
     this.lines = bits.length / LINE_BYTES;
   }
 
+  /** Bytes of the filter's bit array. */
+  get byteLength(): number { // A
+    return this.bits.length;
+  }
+
   /** undefined when the contents are not a filter (k out of range or too few bits); empty contents give a filter that always says maybe. */
   static decode(contents: Uint8Array): BloomFilter | undefined { // PA
     if (contents.length === 0) return new BloomFilter(contents, 0);

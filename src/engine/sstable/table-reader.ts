@@ -110,6 +110,8 @@ export class TableReader {
   private readonly slots: Array<CacheSlot<BlockReader> | undefined> = [];
   /** The separators' 6-byte prefixes as numbers (index-block.ts, findBlockByPrefix). */
   private readonly sepPrefixes: Float64Array;
+  /** Bytes this reader keeps in memory while open: filter, index (keys, offsets, prefixes) and per-block slots. */
+  readonly memoryBytes: number;
 
   private constructor( // A
     private readonly handle: FileHandle,
@@ -119,6 +121,10 @@ export class TableReader {
     private readonly meta: TableMeta,
   ) {
     this.sepPrefixes = separatorPrefixes(meta.index.separators);
+    let keyBytes = 0;
+    for (const k of meta.index.separators) keyBytes += k.length;
+    // Per block: the separator string (~24 bytes of header), offset, length, prefix, cache key and slot references (8 each).
+    this.memoryBytes = meta.filter.byteLength + keyBytes + meta.index.separators.length * (24 + 5 * 8) + 512;
   }
 
   /** Opens table `fileNumber` at `path`: reads footer, index, filter and properties only. */

@@ -77,6 +77,8 @@ export interface TreeCursor {
   cursor: KeyCursor;
   /** The version the cursor holds (compare with the current one to know whether closing may free files). */
   version: Version;
+  /** Sources merged (memtables, level-0 tables, deeper levels): what the cursor may hold in memory scales with it. */
+  sources: number;
   close(): void;
 }
 
@@ -115,5 +117,5 @@ export function openCursor(rs: ReadState, tables: TableCache<TableReader>): Tree
     close();
     throw e;
   }
-  return { cursor: children.length === 1 ? children[0]! : new MergingCursor(children), version, close };
+  return { cursor: children.length === 1 ? children[0]! : new MergingCursor(children), version, sources: children.length, close };
 }

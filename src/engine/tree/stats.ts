@@ -39,7 +39,7 @@ export interface TreeStats {
   /** A background flush or compaction failed and nothing has succeeded since (its message), or undefined. */
   backgroundError: string | undefined;
   blockCache: { capacityBytes: number; usedBytes: number; hitRate: number; hits: number; misses: number };
-  tableCache: { capacity: number; open: number; hits: number; misses: number };
+  tableCache: { capacity: number; open: number; hits: number; misses: number; bytes: number; maxBytes: number };
 }
 
 /** `walBytesWritten` is what the committer appended since open (user bytes plus framing). */
@@ -70,7 +70,7 @@ export function treeStats(tree: Tree, walBytesWritten: number): TreeStats { // A
     writeStalls: tree.counters.stalls,
     backgroundError: tree.worker.lastError === undefined ? undefined : String(tree.worker.lastError),
     blockCache: { capacityBytes: bc.capacityBytes, usedBytes: bc.bytes, hitRate: bc.hits + bc.misses === 0 ? 0 : bc.hits / (bc.hits + bc.misses), hits: bc.hits, misses: bc.misses },
-    tableCache: { capacity: tc.capacity, open: tc.entries, hits: tc.hits, misses: tc.misses },
+    tableCache: { capacity: tc.capacity, open: tc.entries, hits: tc.hits, misses: tc.misses, bytes: tc.bytes, maxBytes: tc.maxBytes },
   };
 }
 

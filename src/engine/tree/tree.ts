@@ -34,11 +34,11 @@ import { manifestFileName } from "../manifest/manifest-format.ts";
 import type { VersionSet } from "../manifest/version-set.ts";
 import type { MemEntry } from "../cursor.ts";
 import { MemTable } from "../memtable/memtable.ts";
-import type { ResolvedOptions } from "../options.ts";
+import { MAX_IMMUTABLE_MEMTABLES, type ResolvedOptions } from "../options.ts";
 import type { SnapshotList } from "../snapshot.ts";
 import { tableFileName } from "../sstable/format.ts";
 import { TableOutputs, type TableOutputContext } from "../sstable/table-output.ts";
-import { VersionFilter } from "../compaction/drop-rule.ts";
+import { DiscardCounter, VersionFilter } from "../compaction/drop-rule.ts";
 import type { BlockReader } from "../sstable/block-reader.ts";
 import { TableReader } from "../sstable/table-reader.ts";
 import { walFileName } from "../wal/format.ts";
@@ -47,8 +47,8 @@ import type { ValueLog } from "../value-log.ts";
 import { getFrom, openCursor, type ReadState, type SealedMemTable, type TreeCursor } from "./read-state.ts";
 import { Worker, type WorkerHost } from "./worker.ts";
 
-/** Sealed memtables allowed to wait for flush before writes stall. */
-const MAX_IMMUTABLES = 2;
+/** Sealed memtables allowed to wait for flush before writes stall (the memory budget counts on it). */
+const MAX_IMMUTABLES = MAX_IMMUTABLE_MEMTABLES;
 /** Versions written between yields to the event loop during a flush (~2 ms of work). */
 const FLUSH_SLICE_ENTRIES = 2048;
 
@@ -93,6 +93,8 @@ export class Tree implements WorkerHost {
   private readonly random: Random;
   /** The value log (reads resolve pointers through it; rotation syncs it). */
   readonly values: ValueLog | undefined;
+  /** Called after each flush or compaction published a new version (the database hangs value-log GC here). */
+  onPublish: (() => void) | undefined = undefined;
   private closed = false;
   /** Whether the strategy says writes must wait; recomputed whenever the version changes (the gate runs per group). */
   private stallNeeded = false;
@@ -109,7 +111,7 @@ export class Tree implements WorkerHost {
     this.values = d.values;
     this.blockCache = new BlockCache<BlockReader>(d.options.cacheBytes);
     this.tables = new TableCache<TableReader>(d.options.tableCacheFiles, (n) => // A
-      TableReader.open(this.fs, joinPath(this.dir, tableFileName(n)), n, this.blockCache));
+      TableReader.open(this.fs, joinPath(this.dir, tableFileName(n)), n, this.blockCache), d.options.tableMetaBytes);
     // The read state holds its own reference on its version: the version set
     // drops the old current version inside logAndApply, before the tree publishes.
     this.rs = Object.freeze({ mem: d.mem, imms: [], version: d.vs.current().ref() });
@@ -149,7 +151,10 @@ export class Tree implements WorkerHost {
   gate(): Promise<void> | undefined { // A
     // As in LevelDB, a full L0 stops writes only once the memtable is full too.
     const mem = this.rs.mem;
-    if (mem.sizeBytes + mem.valueLogBytes < this.options.memtableBytes) return undefined;
+    // Up to MAX_IMMUTABLES + 1 logs are live (the active one and one per sealed memtable),
+    // so each may take a third of walMaxBytes: together they never pass it.
+    const walFull = (this.wal?.size ?? 0) >= this.options.walMaxBytes / (MAX_IMMUTABLES + 1);
+    if (mem.sizeBytes + mem.valueLogBytes < this.options.memtableBytes && !walFull) return undefined;
     if (this.rs.imms.length >= MAX_IMMUTABLES || this.stallNeeded) {
       this.counters.stalls++;
       this.log.debug("write.stall", { immutables: this.rs.imms.length, stalled: this.stallNeeded });
@@ -200,6 +205,7 @@ export class Tree implements WorkerHost {
   /** The version set's current version became `this.vs.current()`: publish it. */
   publishVersion(): void { // A
     this.publish({ ...this.rs, version: this.vs.current() });
+    this.onPublish?.();
   }
 
   outputContext(): TableOutputContext { // A
@@ -219,6 +225,8 @@ export class Tree implements WorkerHost {
     const imm = imms[imms.length - 1];
     if (imm === undefined) return;
     const out = new TableOutputs(this.outputContext(), { level: 0 });
+    // A dropped pointer version makes its value-log record garbage: the flush's edit records it.
+    const discard = new DiscardCounter(() => "an immutable memtable"); // A
     let added;
     try {
       const it = imm.mem.iterator();
@@ -231,7 +239,10 @@ export class Tree implements WorkerHost {
       for (it.seekFirst(); it.valid(); it.next()) {
         const key = it.key();
         const versions = it.versions();
-        for (const v of versions) if (filter.keep(key, v.seq, v.kind)) out.add(key, v.seq, v.kind, v.value);
+        for (const v of versions) {
+          if (filter.keep(key, v.seq, v.kind)) out.add(key, v.seq, v.kind, v.value);
+          else discard.dropped(v.kind, v.seq, v.value);
+        }
         sinceYield += versions.length;
         if (sinceYield >= FLUSH_SLICE_ENTRIES) {
           sinceYield = 0;
@@ -246,7 +257,8 @@ export class Tree implements WorkerHost {
     }
     // If the edit fails its fate is unknown (a restart may or may not see it),
     // so the table stays on disk and pending until reopen sorts it out.
-    await this.vs.logAndApply({ added, logNumber: imm.nextLogNumber, lastSeq: imm.mem.lastSeq });
+    const vlogDiscard = discard.deltas();
+    await this.vs.logAndApply({ added, logNumber: imm.nextLogNumber, lastSeq: imm.mem.lastSeq, ...(vlogDiscard !== undefined ? { vlogDiscard } : {}) });
     out.releasePending();
     this.counters.flushes++;
     this.counters.flushBytes += out.bytesWritten;
@@ -254,6 +266,7 @@ export class Tree implements WorkerHost {
     // The edit is durable: the memtable's data is in the table, its logs are obsolete.
     const cur = this.rs;
     this.publish({ mem: cur.mem, imms: cur.imms.filter((x: SealedMemTable) => x !== imm), version: this.vs.current() });
+    this.onPublish?.();
     this.removeObsoleteFiles();
   }
 

@@ -195,7 +195,7 @@ describe("LSM metamorphic model test", () => {
   });
 
   test("random command sequences: every configuration equals the Map model and every other configuration", async () => {
-    await fc.assert(fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 70 }), runAll), fcParams(25));
+    await fc.assert(fc.asyncProperty(fc.array(cmdArb, { minLength: 1, maxLength: 70, size: "max" }), runAll), fcParams(25));
   });
 
   test("a released snapshot is rejected, and reads through a live one ignore later flushes and compactions", async () => {

@@ -1,6 +1,6 @@
 /** Shared helpers of the manifest tests: state snapshots and random valid edits. */
 import { SeededRandom } from "../../../src/platform/random.ts";
-import { MAX_LEVELS, type AddedFile, type DeletedFile, type FileMeta, type VersionEdit } from "../../../src/engine/manifest/version-edit.ts";
+import { MAX_LEVELS, type AddedFile, type DeletedFile, type FileMeta, type VersionEdit, type VlogDiscard } from "../../../src/engine/manifest/version-edit.ts";
 import type { VersionSet } from "../../../src/engine/manifest/version-set.ts";
 import type { Version } from "../../../src/engine/manifest/version.ts";
 
@@ -9,6 +9,8 @@ export interface SetSnapshot {
   lastSeq: number;
   logNumber: number;
   compactPointers: [number, string][];
+  /** Value-log discard totals, ascending by file number. */
+  vlogDiscard: [number, number][];
 }
 
 export function levelsOf(v: Version): FileMeta[][] {
@@ -21,7 +23,8 @@ export function snapshotOf(vs: VersionSet): SetSnapshot {
     const k = vs.compactPointer(l);
     if (k !== undefined) compactPointers.push([l, k]);
   }
-  return { levels: levelsOf(vs.current()), lastSeq: vs.lastSeq, logNumber: vs.logNumber, compactPointers };
+  const vlogDiscard = [...vs.vlogDiscard()].sort((a, b) => a[0] - b[0]);
+  return { levels: levelsOf(vs.current()), lastSeq: vs.lastSeq, logNumber: vs.logNumber, compactPointers, vlogDiscard };
 }
 
 /** Disjoint key ranges by file number, so any file may sit at any level. */
@@ -45,9 +48,20 @@ export function randomEdit(rng: SeededRandom, vs: VersionSet): VersionEdit {
     deleted.push({ level: pick.level, fileNumber: pick.f.fileNumber });
     if (rng.int(2) === 0) added.push({ ...pick.f, level: (pick.level + 1) % MAX_LEVELS }); // a move
   }
-  const edit: { added: AddedFile[]; deleted: DeletedFile[]; logNumber?: number; lastSeq?: number; compactPointers?: { level: number; key: string }[] } = { added, deleted };
+  const edit: {
+    added: AddedFile[]; deleted: DeletedFile[]; logNumber?: number; lastSeq?: number; compactPointers?: { level: number; key: string }[];
+    vlogDiscard?: VlogDiscard[]; vlogForget?: number[];
+  } = { added, deleted };
   if (rng.int(3) === 0) edit.logNumber = vs.logNumber + rng.int(3);
   if (rng.int(3) === 0) edit.lastSeq = vs.lastSeq + rng.int(100);
   if (rng.int(4) === 0) edit.compactPointers = [{ level: rng.int(MAX_LEVELS), key: `cp${rng.int(1000)}` }];
+  // Value-log discard deltas for handed-out numbers (small ones, so totals build up), and sometimes a forgotten file.
+  if (rng.int(2) === 0) {
+    const deltas = new Map<number, number>();
+    for (let i = 0, n = 1 + rng.int(3); i < n; i++) deltas.set(1 + rng.int(Math.min(8, vs.nextFileNumber - 1)), 1 + rng.int(5000));
+    edit.vlogDiscard = [...deltas].map(([fileNumber, bytes]) => ({ fileNumber, bytes }));
+  }
+  const known = [...vs.vlogDiscard().keys()].filter((f) => !(edit.vlogDiscard ?? []).some((d) => d.fileNumber === f));
+  if (known.length > 0 && rng.int(5) === 0) edit.vlogForget = [known[rng.int(known.length)]!];
   return edit;
 }

@@ -12,7 +12,7 @@ import { MemFileSystem } from "../../../src/platform/mem-fs.ts";
 import { SeededRandom } from "../../../src/platform/random.ts";
 import { VersionSet } from "../../../src/engine/manifest/version-set.ts";
 import type { VersionEdit } from "../../../src/engine/manifest/version-edit.ts";
-import { randomEdit, snapshotOf, type SetSnapshot } from "./helpers.ts";
+import { metaFor, randomEdit, snapshotOf, type SetSnapshot } from "./helpers.ts";
 
 const DIR = "/db";
 const EDITS = 10;
@@ -57,7 +57,8 @@ async function workload(fs: MemFileSystem, seed: number, rotateBytes: number): P
 }
 
 function fileFor(n: number): { fileNumber: number; sizeBytes: number; smallestKey: string; largestKey: string; minSeq: number; maxSeq: number } {
-  return { fileNumber: n, sizeBytes: n, smallestKey: "a", largestKey: "b", minSeq: 1, maxSeq: 2 };
+  // Disjoint key ranges (as metaFor): a later random edit may move this file to a level >= 1.
+  return { ...metaFor(n), sizeBytes: n, minSeq: 1, maxSeq: 2 };
 }
 
 async function recoverOrUndefined(fs: MemFileSystem): Promise<SetSnapshot | "none"> {
