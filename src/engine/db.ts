@@ -473,6 +473,7 @@ export class DB {
     this.closed = true;
     try {
       await this.tree.close();
+      await this.tree.values?.idle();
       this.tree.values?.close();
       await this.tree.vs.close();
     } finally {

@@ -32,6 +32,9 @@ import { readValue } from "./vlog/reader.ts";
 import { ValueLogWriter } from "./vlog/writer.ts";
 import type { ValueSink } from "./write-batch.ts";
 
+/** Flushed bytes after which an fsync starts in the background (the disk writes back while commits go on). */
+const BACKGROUND_SYNC_BYTES = 8 * 1024 * 1024;
+
 export interface ValueLogConfig {
   fs: FileSystem;
   dir: string;
@@ -57,6 +60,10 @@ export class ValueLog {
   private bytesWritten = 0;
   /** Records flushed since the last successful sync. */
   private unsynced = false;
+  private flushedSinceSync = 0;
+  private backgroundSync: Promise<void> | undefined = undefined;
+  /** The first failed fsync: every later sync fails with it. */
+  private syncFailure: unknown = undefined;
   private closed = false;
 
   private constructor(private readonly cfg: ValueLogConfig, existing: number[]) { // A
@@ -135,6 +142,7 @@ export class ValueLog {
   flush(): void { // PA
     const w = this.active;
     if (w === undefined || w.bufferedBytes === 0) return;
+    const bytes = w.bufferedBytes;
     try {
       w.flush();
     } catch (e) {
@@ -142,33 +150,71 @@ export class ValueLog {
       throw e;
     }
     this.unsynced = true;
+    this.flushedSinceSync += bytes;
+    // Start an fsync in the background every BACKGROUND_SYNC_BYTES, so that the disk writes
+    // back while the commit path goes on, and the sync a rotation must wait for is short.
+    if (this.flushedSinceSync >= BACKGROUND_SYNC_BYTES && this.backgroundSync === undefined) {
+      this.flushedSinceSync = 0;
+      this.backgroundSync = w.sync().then(
+        () => { this.backgroundSync = undefined; }, // A
+        (err: unknown) => { // A
+          this.syncFailure ??= err;
+          this.backgroundSync = undefined;
+        },
+      );
+    }
     if (w.size >= this.cfg.fileBytes) this.retire(w);
   }
 
-  /** Makes every flushed record durable: the files sealed since the last sync, then the active one. */
+  /**
+   * Makes every flushed record durable: the files sealed since the last
+   * sync, then the active one. After any failed fsync (here or in the
+   * background) every later call fails with that error: the kernel may
+   * have dropped the pages, so what is on disk is unknown.
+   */
   async sync(): Promise<void> { // PA
+    await this.backgroundSync;
+    if (this.syncFailure !== undefined) throw this.syncFailure;
     this.unsynced = false;
+    this.flushedSinceSync = 0;
     const sealed = this.sealed;
     this.sealed = [];
     try {
-      for (const w of sealed) {
-        if (w.brokenError === undefined) await w.sync();
-      }
+      for (const w of sealed) await this.syncFile(w);
+      const a = this.active;
+      if (a !== undefined) await this.syncFile(a);
     } catch (e) {
-      // Not durable: keep the unsynced ones for the next attempt, and report.
       this.unsynced = true;
-      this.sealed = sealed.filter((w) => w.brokenError === undefined).concat(this.sealed);
+      this.sealed = sealed.concat(this.sealed);
       throw e;
     }
     for (const w of sealed) w.close();
-    const a = this.active;
-    if (a === undefined) return;
+  }
+
+  /** Waits for a background fsync in flight (before closing). */
+  async idle(): Promise<void> { // A
+    await this.backgroundSync;
+  }
+
+  /**
+   * fsyncs one file. A writer broken by a failed write still has records
+   * whose writes succeeded (and pointers to them): they are synced through
+   * a handle of our own. A failed fsync is remembered (see sync).
+   */
+  private async syncFile(w: ValueLogWriter): Promise<void> { // PA
     try {
-      await a.sync();
+      if (w.brokenError === undefined) {
+        await w.sync();
+        return;
+      }
+      const h = this.cfg.fs.open(w.path);
+      try {
+        await h.sync();
+      } finally {
+        h.close();
+      }
     } catch (e) {
-      this.unsynced = true;
-      if (this.active === a) this.active = undefined;
-      a.close();
+      this.syncFailure ??= e;
       throw e;
     }
   }
