@@ -10,7 +10,8 @@ import type { ClusterLog } from "../log/clusterlog.ts";
 import { latin1ToBytes } from "../encoding/bytes.ts";
 import { joinPath, type FileHandle, type FileSystem } from "../platform/fs.ts";
 import type { Random } from "../platform/random.ts";
-import { KIND_PUT, KIND_VALUE_POINTER, MemTable } from "./memtable/memtable.ts";
+import { KIND_PUT, KIND_VALUE_POINTER, type MemTable } from "./memtable/memtable.ts";
+import { MemTableLoader } from "./memtable/bulk-load.ts";
 import { PUT_VALUE_POINTER, WriteBatch } from "./write-batch.ts";
 import { listDbFiles, maxFileNumber } from "./files.ts";
 import { sealWalRecord, walFileName, WAL_RECORD_HEADER_BYTES } from "./wal/format.ts";
@@ -60,13 +61,14 @@ function replayAll( // PA
   minLogNumber: number,
   pointerCheck: RecoveryOptions["pointerCheck"],
 ): Replayed {
-  const memtable = new MemTable();
+  // Versions are collected and the memtable built in key order at the end (bulk-load.ts): several times faster than inserts in log order.
+  const loader = new MemTableLoader();
   const numbers = listWalNumbers(fs, dir).filter((n) => n >= minLogNumber);
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
   let maxSeqSeen = 0;
   const visit = (key: string, seq: number, kind: number, buf: Uint8Array | undefined, off: number, len: number): void => { // A
-    memtable.addSlice(key, seq, kind, buf, off, len);
+    loader.add(key, seq, kind, buf, off, len);
   };
   for (let i = 0; i < numbers.length; i++) {
     const path = joinPath(dir, walFileName(numbers[i]!));
@@ -78,7 +80,7 @@ function replayAll( // PA
     maxSeqSeen = Math.max(maxSeqSeen, r.maxSeqSeen);
     replays.push(r);
   }
-  return { memtable, numbers, replays, lastSeq, maxSeqSeen };
+  return { memtable: loader.build(), numbers, replays, lastSeq, maxSeqSeen };
 }
 
 export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA

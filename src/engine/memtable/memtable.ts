@@ -182,6 +182,57 @@ export class MemTable {
     this.seqHigh = seq;
   }
 
+  /**
+   * Recovery's bulk load, step 1 (bulk-load.ts): a version of `key` as the
+   * next row, not yet in the tree (invisible to reads until indexSorted).
+   * Seqs increase across calls, as in addSlice; rows stay in log order, so
+   * the columns fill sequentially. The key is charged as if new (step 2
+   * takes the charge back for a key seen before), so step 2 never reads it.
+   */
+  appendUnindexed(key: string, seq: number, kind: number, buf: Uint8Array | undefined, off: number, len: number): void { // PA
+    if (!(Number.isSafeInteger(seq) && seq > this.seqHigh)) assert(false, `memtable seq ${seq} does not follow ${this.seqHigh}`);
+    if (!(kind === KIND_PUT || kind === KIND_VALUE_POINTER ? buf !== undefined : kind === KIND_DELETE && buf === undefined)) {
+      assert(false, `memtable entry of kind ${kind} with ${buf === undefined ? "no" : "a"} value`);
+    }
+    this.rows.push(seq, kind, buf, off, len, NONE);
+    this.bytes += key.length + MEMTABLE_KEY_OVERHEAD_BYTES;
+    this.bytes += buf === undefined ? MEMTABLE_VERSION_OVERHEAD_BYTES : MEMTABLE_VERSION_OVERHEAD_BYTES + MEMTABLE_VALUE_OVERHEAD_BYTES + len;
+    this.seqHigh = seq;
+  }
+
+  /**
+   * Step 2: puts every row in the tree. `order` lists the rows by key
+   * (keys[row], whose keyPrefix is prefixes[row]) ascending, one key's rows
+   * in log order (bulk-load.ts sorts so). Keys are compared by prefix and
+   * read only when two prefixes are equal, so the loop touches the key
+   * strings (scattered in memory) as little as possible; each new key takes
+   * the tree's append path; a key's rows are chained newest to oldest.
+   */
+  indexSorted(order: Uint32Array, keys: readonly string[], prefixes: Float64Array): void { // PA
+    assert(this.index.size === 0 && order.length === this.rows.count, "indexSorted needs every appended row and an empty tree");
+    const older = this.rows.older;
+    let prevKey = "";
+    let prevPrefix = -1;
+    let prevRow = NONE;
+    for (let i = 0; i < order.length; i++) {
+      const row = order[i]!;
+      const key = keys[row]!;
+      const p = prefixes[row]!;
+      if (p === prevPrefix && key === prevKey) {
+        if (!(row > prevRow)) assert(false, "indexSorted: one key's rows out of log order");
+        older[row] = prevRow;
+        this.index.setLargestValue(row);
+        this.bytes -= key.length + MEMTABLE_KEY_OVERHEAD_BYTES;
+      } else {
+        if (!(p > prevPrefix || (p === prevPrefix && key > prevKey))) assert(false, "indexSorted: keys out of order");
+        this.index.appendLargest(key, p, row);
+      }
+      prevKey = key;
+      prevPrefix = p;
+      prevRow = row;
+    }
+  }
+
   /** Newest version of key with seq <= snapshotSeq, or undefined if the memtable has none. */
   get(key: string, snapshotSeq: number): MemEntry | undefined { // A
     const head = this.index.find(key);

@@ -220,6 +220,41 @@ export class SortedIndex<V> {
     return undefined;
   }
 
+  /**
+   * Inserts a key the caller knows to be larger than every key in the tree
+   * (recovery's bulk load, whose input is sorted), with its keyPrefix: the
+   * rightmost path, no compare, no key read.
+   */
+  appendLargest(key: string, prefix: number, value: V): void { // PA
+    let node = this.root;
+    for (let d = 0; d < this.height; d++) {
+      const inner = node as Inner<V>;
+      const slot = inner.keys.length;
+      this.pathNodes[d] = inner;
+      this.pathSlots[d] = slot;
+      node = inner.children[slot]!;
+    }
+    const leaf = node as Leaf<V>;
+    this.maxKey = key;
+    this.count++;
+    this.modifications++;
+    if (leaf.keys.length < SORTED_INDEX_FANOUT) {
+      leaf.keys.push(key);
+      leaf.prefixes.push(prefix);
+      leaf.values.push(value);
+    } else {
+      this.splitLeaf(leaf, leaf.keys.length, key, prefix, value);
+    }
+  }
+
+  /** Replaces the value of the largest key (the tree must not be empty). */
+  setLargestValue(value: V): void { // A
+    const leaf = this.lastLeaf();
+    assert(leaf.values.length > 0, "setLargestValue on an empty tree");
+    leaf.values[leaf.values.length - 1] = value;
+    this.modifications++;
+  }
+
   /** Splits a full leaf around the new key and hands the new right sibling to the parents. */
   private splitLeaf(leaf: Leaf<V>, i: number, key: string, p: number, value: V): void { // PA
     const n = leaf.keys.length;
