@@ -4,6 +4,7 @@
  */
 import { fuzzManifest } from "./manifest.ts";
 import { fuzzSstable } from "./sstable.ts";
+import { fuzzVlog } from "./vlog.ts";
 import { fuzzWal } from "./wal.ts";
 
 function parseBudgetMs(text: string | undefined): number { // A
@@ -21,12 +22,14 @@ async function main(): Promise<void> { // A
   const seed = Number(flag("--seed") ?? Date.now() % 1_000_000_000);
   try {
     // The budget is split evenly between the targets.
-    const wal = await fuzzWal(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
+    const wal = await fuzzWal(seed, Number.MAX_SAFE_INTEGER, budgetMs / 4, () => Date.now());
     process.stdout.write(`fuzz wal: ${wal.cases} cases from seed ${seed}: ${wal.opened} opened, ${wal.corrupt} CorruptionError, 0 other failures\n`);
-    const man = await fuzzManifest(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
+    const man = await fuzzManifest(seed, Number.MAX_SAFE_INTEGER, budgetMs / 4, () => Date.now());
     process.stdout.write(`fuzz manifest: ${JSON.stringify(man)} from seed ${seed}, 0 other failures\n`);
-    const sst = await fuzzSstable(seed, Number.MAX_SAFE_INTEGER, budgetMs / 3, () => Date.now());
+    const sst = await fuzzSstable(seed, Number.MAX_SAFE_INTEGER, budgetMs / 4, () => Date.now());
     process.stdout.write(`fuzz sstable: ${JSON.stringify(sst)} from seed ${seed}, 0 other failures\n`);
+    const vlog = await fuzzVlog(seed, Number.MAX_SAFE_INTEGER, budgetMs / 4, () => Date.now());
+    process.stdout.write(`fuzz vlog: ${JSON.stringify(vlog)} from seed ${seed}, 0 other failures\n`);
   } catch (e) {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\nreplay: npm run fuzz -- --seed <the seed above> --budget 1s\n`);
     process.exitCode = 1;

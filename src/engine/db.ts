@@ -176,7 +176,8 @@ export class DB {
     }
     this.readSeqFallback = lastSeq;
     // A replayed log bigger than a memtable is sealed and flushed right away.
-    if (this.committer !== undefined && tree.readState.mem.sizeBytes >= options.memtableBytes) {
+    const replayed = tree.readState.mem;
+    if (this.committer !== undefined && replayed.sizeBytes + replayed.valueLogBytes >= options.memtableBytes) {
       this.committer.exclusive(() => tree.rotate()).catch((e: unknown) => log.warn("db.open.flush-failed", { error: String(e) })); // A
     }
     if (this.committer !== undefined) tree.worker.schedule();

@@ -39,6 +39,10 @@ export interface RecoveryOptions {
   newLogNumber: () => number;
   /** Why a replayed value-log pointer's record is not on disk whole (undefined: it is); see wal/reader.ts. */
   pointerCheck?: (key: string, pointer: Uint8Array) => string | undefined;
+  /** Value-log bytes a replayed pointer names (the memtable is charged for them, SPEC.md 10.8). */
+  pointerBytes?: (pointer: Uint8Array) => number;
+  /** Makes the value log durable: before repair writes a fresh log of pointers into it. */
+  syncValues?: () => Promise<void>;
 }
 
 /** Log numbers of the WAL files in `dir`, ascending (names classified by files.ts). */
@@ -60,6 +64,7 @@ function replayAll( // PA
   repair: boolean,
   minLogNumber: number,
   pointerCheck: RecoveryOptions["pointerCheck"],
+  pointerBytes: RecoveryOptions["pointerBytes"],
 ): Replayed {
   // Versions are collected and the memtable built in key order at the end (bulk-load.ts): several times faster than inserts in log order.
   const loader = new MemTableLoader();
@@ -67,8 +72,10 @@ function replayAll( // PA
   const replays: WalReplayResult[] = [];
   let lastSeq = 0;
   let maxSeqSeen = 0;
+  let valueLogBytes = 0;
   const visit = (key: string, seq: number, kind: number, buf: Uint8Array | undefined, off: number, len: number): void => { // A
     loader.add(key, seq, kind, buf, off, len);
+    if (kind === KIND_VALUE_POINTER && pointerBytes !== undefined) valueLogBytes += pointerBytes(buf!.subarray(off, off + len));
   };
   for (let i = 0; i < numbers.length; i++) {
     const path = joinPath(dir, walFileName(numbers[i]!));
@@ -80,11 +87,13 @@ function replayAll( // PA
     maxSeqSeen = Math.max(maxSeqSeen, r.maxSeqSeen);
     replays.push(r);
   }
-  return { memtable: loader.build(), numbers, replays, lastSeq, maxSeqSeen };
+  const memtable = loader.build();
+  memtable.chargeValueLog(valueLogBytes);
+  return { memtable, numbers, replays, lastSeq, maxSeqSeen };
 }
 
 export async function recoverDatabase(fs: FileSystem, dir: string, opts: RecoveryOptions): Promise<RecoveryResult> { // PA
-  const r = replayAll(fs, dir, opts.repair, opts.minLogNumber ?? 0, opts.pointerCheck);
+  const r = replayAll(fs, dir, opts.repair, opts.minLogNumber ?? 0, opts.pointerCheck, opts.pointerBytes);
   for (const rep of r.replays) reportDamage(rep, opts.log);
   if (!opts.readOnly) {
     let kept = false;
@@ -92,6 +101,8 @@ export async function recoverDatabase(fs: FileSystem, dir: string, opts: Recover
     // The copies' names must be durable before the log they came from is cut.
     if (kept) await fs.syncDir(dir);
     if (opts.repair && r.replays.some((rep) => rep.damage.length > 0)) {
+      // The fresh log will hold pointers into the value log: its bytes must be durable first.
+      await opts.syncValues?.();
       await rewriteAfterRepair(fs, dir, r, opts);
       return recoverDatabase(fs, dir, { ...opts, repair: false });
     }

@@ -66,8 +66,16 @@ export class ValueLog {
   private syncFailure: unknown = undefined;
   private closed = false;
 
+  /**
+   * Files found at open that the next sync must fsync (with the directory):
+   * a process killed before its fsync left their bytes in the OS only, and
+   * replay may have accepted pointers to them.
+   */
+  private inherited: number[];
+
   private constructor(private readonly cfg: ValueLogConfig, existing: number[]) { // A
     this.present = new Set(existing);
+    this.inherited = [...existing];
   }
 
   /** Lists the directory's value-log files; reads none of them. */
@@ -86,7 +94,7 @@ export class ValueLog {
 
   /** Whether some flushed record is not yet covered by a sync. */
   get needsSync(): boolean { // A
-    return this.unsynced || this.sealed.length > 0;
+    return this.unsynced || this.sealed.length > 0 || this.inherited.length > 0;
   }
 
   /** Number of the file new values go to, if one is open. */
@@ -180,6 +188,7 @@ export class ValueLog {
     const sealed = this.sealed;
     this.sealed = [];
     try {
+      await this.syncInherited();
       for (const w of sealed) await this.syncFile(w);
       const a = this.active;
       if (a !== undefined) await this.syncFile(a);
@@ -189,6 +198,27 @@ export class ValueLog {
       throw e;
     }
     for (const w of sealed) w.close();
+  }
+
+  /** fsyncs the files found at open, then the directory once (their names too may be in the OS only). */
+  private async syncInherited(): Promise<void> { // PA
+    if (this.inherited.length === 0) return;
+    try {
+      for (const n of this.inherited) {
+        if (!this.present.has(n)) continue;
+        const h = this.cfg.fs.open(joinPath(this.cfg.dir, vlogFileName(n)));
+        try {
+          await h.sync();
+        } finally {
+          h.close();
+        }
+      }
+      await this.cfg.fs.syncDir(this.cfg.dir);
+    } catch (e) {
+      this.syncFailure ??= e;
+      throw e;
+    }
+    this.inherited = [];
   }
 
   /** Waits for a background fsync in flight (before closing). */
@@ -213,6 +243,8 @@ export class ValueLog {
       } finally {
         h.close();
       }
+      // The writer may have broken before its first sync, which makes the file's name durable.
+      await this.cfg.fs.syncDir(this.cfg.dir);
     } catch (e) {
       this.syncFailure ??= e;
       throw e;

@@ -64,6 +64,8 @@ export async function openTree( // PA
       minLogNumber: vs.logNumber,
       newLogNumber: () => vs.newFileNumber(), // A
       pointerCheck: (key, pointer) => values!.missing(key, pointer), // A
+      pointerBytes: (pointer) => values!.pointer(pointer).length, // A
+      syncValues: () => values!.sync(), // A
     });
     // The manifest's last sequence covers flushed data whose logs are gone.
     if (recovery.lastSeq > vs.lastSeq) vs.setLastSeq(recovery.lastSeq);
