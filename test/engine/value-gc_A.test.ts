@@ -274,4 +274,22 @@ describe("value-log GC", () => {
     expect(moved).toBeGreaterThan(0);
     expect(deleted).toBeGreaterThan(0);
   });
+
+  test("a damaged key byte in a live record never lets GC delete the file: it is reported and kept", async () => {
+    const fs = new MemFileSystem();
+    const db = await openDB("/db", opts(fs));
+    // The first file: 10 live values and 30 overwritten ones, so it is worth collecting.
+    for (let i = 0; i < 40; i++) await db.put(key(i), value(key(i), 0, 200));
+    for (let i = 10; i < 40; i++) await db.put(key(i), value(key(i), 1, 200));
+    await db.compact();
+    const first = fs.list("/db").filter((n) => n.endsWith(".vlog")).sort()[0]!;
+    // Record 0 (key0000) starts after the 28-byte header; its key starts 22 bytes into the record.
+    fs.flipBit(`/db/${first}`, 28 + 22 + 3, 0);
+    const r = await db.gcValueLog({ minGarbageRatio: 0.3 });
+    expect(r.problems.length).toBeGreaterThan(0);
+    expect(fs.list("/db")).toContain(first);
+    await expect(db.get(key(0))).rejects.toThrow(/value-log/);
+    for (let i = 1; i < 40; i++) expect(await db.get(key(i))).toEqual(value(key(i), i < 10 ? 0 : 1, 200));
+    await db.close();
+  });
 });
