@@ -45,6 +45,12 @@ export interface Engine {
    * `apis.compact` then says so for the report.
    */
   compact?(): Promise<void>;
+  /**
+   * Value-log garbage collection, run after `compact` by the overwrite case
+   * (ours: `db.gcValueLog()`, called only where the DB has that method).
+   * Resolves to the API called, or undefined when there was none to call.
+   */
+  gcValueLog?(): Promise<string | undefined>;
   /** The engine's own view of its shape (ours: a `db.stats()` summary), or undefined. */
   shape?(): EngineShape | undefined;
   close(): Promise<void>;
@@ -178,6 +184,13 @@ class OursEngine implements Engine {
 
   async compact(): Promise<void> { // A
     await this.db!.compact();
+  }
+
+  async gcValueLog(): Promise<string | undefined> { // A
+    const db = this.db! as unknown as { gcValueLog?: () => Promise<unknown> };
+    if (typeof db.gcValueLog !== "function") return undefined;
+    await db.gcValueLog();
+    return "await db.gcValueLog()";
   }
 
   shape(): EngineShape | undefined { // A

@@ -3,20 +3,30 @@
  * `node dist/bench/run.js`, `npx bun bench/run.ts`, `npx deno run -A bench/run.ts`.
  * Runs every selected engine on every selected case in this one process,
  * prints ops/s, "ours / peer" ratios and memory, and writes the results to
- * bench/results/latest.json and latest.md (unless --no-save).
+ * bench/results/latest.json, latest.md and one SVG chart per case plus an
+ * overview (unless --no-save, which writes nothing at all). The issue-4
+ * cases (bigvalues, overwrite, open, memory) are in cases-large.ts and
+ * cases-process.ts; the memory case and the crash half of open run ours in
+ * a child process (child.ts).
  *
  * Figures on shared machines vary up to 2x between runs: compare engines
  * within one run and quote the ratios (see ../shared/MEASUREMENTS.md).
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { dirname, join, relative } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { CASE_NAMES, collectGarbage, enableGc, KEY_BYTES, makeDataset, rssBytes, runEngine, VALUE_BYTES } from "./cases.ts";
 import type { CaseName, CaseOptions, DiskUsage, Flavour, Measurement, ShapeReport, Timing } from "./cases.ts";
+import { LARGE_CASE_NAMES } from "./cases-large.ts";
+import type { LargeCaseName, LargeOptions } from "./cases-large.ts";
 import { ENGINE_NAMES, loadEngines } from "./engines.ts";
 import type { EngineName } from "./engines.ts";
+import { buildCharts, largeNotes, largeTables } from "./report-large.ts";
+import { runLarge, runMemory } from "./run-large.ts";
+import type { LargeRun } from "./run-large.ts";
+import type { ChartFile } from "./report-large.ts";
 import { evaluateTargets, megabytes, targetsTable } from "./targets.ts";
 import type { TargetLine } from "./targets.ts";
 
@@ -24,7 +34,15 @@ interface Flags extends CaseOptions {
   only: EngineName[];
   seed: number;
   save: boolean;
+  large: LargeOptions;
+  crashWalBytes: number;
+  memoryKeys: number;
+  /** Where the results go (default bench/results). */
+  out: string | undefined;
 }
+
+const ALL_CASES = [...CASE_NAMES, ...LARGE_CASE_NAMES] as const;
+type AnyCase = (typeof ALL_CASES)[number];
 
 const USAGE = `usage: npm run bench -- [flags]
   --keys N       keys for fillseq/fillrandom/readseq (default 1000000)
@@ -32,11 +50,22 @@ const USAGE = `usage: npm run bench -- [flags]
   --single N     single puts, one at a time (default 200000)
   --batch N      puts per batch in the fills (default 1000)
   --only LIST    engines, comma-separated: ${ENGINE_NAMES.join(",")}
-  --cases LIST   cases, comma-separated: ${CASE_NAMES.join(",")}
+  --cases LIST   cases, comma-separated (default: all but memory): ${ALL_CASES.join(",")}
                  (compact: each engine's full compaction after fillrandom, before the reopen
                  that readrandom/readseq use; the directory size is reported either way)
+                 issue 4: bigvalues (10k puts of 64 KiB: MB/s, write amplification),
+                 overwrite (3x overwrite + compaction/GC: space / live), open (clean open of a
+                 --keys database; ours also after a SIGKILL with a full WAL), memory (ours in a
+                 child, profiles mobile and background: peak RSS, engine memory; several
+                 minutes at 1M keys, so only with --with-memory or when named in --cases)
+  --with-memory        add the memory case to the selected cases
+  --big-count N        bigvalues puts per flavour (default 10000)
+  --overwrite-keys N   overwrite keys of 4 KiB (default 20000)
+  --crash-wal-mb N     WAL MB (10^6 B) before the crash of the open case (default 100)
+  --memory-keys N      keys of the memory case's fillrandom and readrandom (default 1000000)
   --seed N       seed of the generated data (default 1)
-  --no-save      do not write bench/results/latest.{json,md}`;
+  --out DIR      write the results to DIR instead of bench/results
+  --no-save      write nothing (no latest.{json,md}, no charts)`;
 
 /** One table row: a case issued in one flavour. */
 const ROWS: ReadonlyArray<readonly [CaseName, Flavour]> = [
@@ -51,7 +80,12 @@ const ROWS: ReadonlyArray<readonly [CaseName, Flavour]> = [
 ];
 
 function parseFlags(argv: readonly string[]): Flags { // A
-  const f: Flags = { keys: 1_000_000, single: 200_000, reads: -1, batch: 1000, cases: new Set(CASE_NAMES), only: [...ENGINE_NAMES], seed: 1, save: true };
+  const f: Flags = {
+    keys: 1_000_000, single: 200_000, reads: -1, batch: 1000, cases: new Set(CASE_NAMES), only: [...ENGINE_NAMES], seed: 1, save: true,
+    large: { cases: new Set(LARGE_CASE_NAMES.filter((c) => c !== "memory")), bigCount: 10_000, bigValueBytes: 64 * 1024, bigBatch: 100, overwriteKeys: 20_000, overwriteValueBytes: 4096, overwriteRounds: 3, openKeys: 0, seed: 1 },
+    crashWalBytes: 100e6, memoryKeys: 1_000_000, out: undefined,
+  };
+  let withMemory = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const [name, inline] = a.startsWith("--") && a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
@@ -62,13 +96,27 @@ function parseFlags(argv: readonly string[]): Flags { // A
     else if (name === "--batch") f.batch = positiveInt(name, value());
     else if (name === "--seed") f.seed = positiveInt(name, value());
     else if (name === "--only") f.only = listOf(name, value(), ENGINE_NAMES);
-    else if (name === "--cases") f.cases = new Set(listOf(name, value(), CASE_NAMES));
+    else if (name === "--cases") setCases(f, listOf(name, value(), ALL_CASES));
+    else if (name === "--with-memory") withMemory = true;
+    else if (name === "--big-count") f.large.bigCount = positiveInt(name, value());
+    else if (name === "--overwrite-keys") f.large.overwriteKeys = positiveInt(name, value());
+    else if (name === "--crash-wal-mb") f.crashWalBytes = positiveInt(name, value()) * 1e6;
+    else if (name === "--memory-keys") f.memoryKeys = positiveInt(name, value());
+    else if (name === "--out") f.out = value();
     else if (name === "--no-save") f.save = false;
     else if (name === "--help" || name === "-h") usageError(undefined);
     else usageError(`unknown flag ${a}`);
   }
   if (f.reads < 0) f.reads = f.keys;
+  if (withMemory) f.large = { ...f.large, cases: new Set([...f.large.cases, "memory"]) };
+  f.large.openKeys = f.keys;
+  f.large.seed = f.seed;
   return f;
+}
+
+function setCases(f: Flags, names: readonly AnyCase[]): void { // A
+  f.cases = new Set(names.filter((n): n is CaseName => (CASE_NAMES as readonly string[]).includes(n))); // A
+  f.large.cases = new Set(names.filter((n): n is LargeCaseName => (LARGE_CASE_NAMES as readonly string[]).includes(n))); // A
 }
 
 function positiveInt(name: string, s: string): number { // A
@@ -110,6 +158,7 @@ interface RunResult {
   memory: Partial<Record<EngineName, EngineMemory>>;
   rssBaselineBytes: number;
   gc: string;
+  large: LargeRun;
 }
 
 async function main(): Promise<void> { // A
@@ -123,7 +172,7 @@ async function main(): Promise<void> { // A
   const result: RunResult = {
     measurements: [], timings: [], disk: [], shapes: [], skipped: loaded.skipped, failures: [], versions: loaded.versions,
     compactApis: Object.fromEntries(loaded.engines.map((e) => [e.name, e.apis.compact ?? "none"])), // A
-    memory: {}, rssBaselineBytes: rssBytes(), gc,
+    memory: {}, rssBaselineBytes: rssBytes(), gc, large: { bigValues: [], overwrite: [], open: [], memory: [] },
   };
   console.log(`data: ${flags.keys} keys of ${KEY_BYTES} B, values of ${VALUE_BYTES} B, ${flags.reads} reads, ${flags.single} single puts ` +
     `(generated in ${((performance.now() - t0) / 1000).toFixed(1)} s; RSS ${mb(result.rssBaselineBytes)})`);
@@ -152,6 +201,7 @@ async function main(): Promise<void> { // A
     };
     try {
       await runEngine(engine, data, flags, sink);
+      await runLarge(engine, data, flags.large, flags.crashWalBytes, result.large);
     } catch (e) {
       const error = e instanceof Error ? (e.stack ?? e.message) : String(e);
       result.failures.push({ name: engine.name, error });
@@ -160,6 +210,7 @@ async function main(): Promise<void> { // A
     result.memory[engine.name] = { rssSampledMaxBytes: sampledMax, processPeakAfterBytes: processPeakRss() };
     collectGarbage();
   }
+  if (flags.large.cases.has("memory") && loaded.engines.some((e) => e.name === "ours")) await runMemory(flags.memoryKeys, flags.seed, result.large); // A
   const report = buildReport(flags, result);
   console.log(`\n${report.text}`);
   if (flags.save) save(report, flags, result);
@@ -210,6 +261,7 @@ interface Report {
   markdown: string;
   ratios: RatioRow[];
   targets: TargetLine[];
+  charts: ChartFile[];
 }
 
 function buildReport(flags: Flags, r: RunResult): Report { // A
@@ -225,15 +277,24 @@ function buildReport(flags: Flags, r: RunResult): Report { // A
     if (line.length === 0) continue;
     ratioTable.push([`${c}:${fl}`, ...peers.map((p) => fmtRatio(line.find((x) => x.peer === p))) ]); // A
   }
-  const targets = evaluateTargets(r.measurements, r.disk);
-  const tables = [opsTable, ...(ratioTable.length > 1 ? [ratioTable] : []), otherTable(engines, r), targetsTable(targets)];
-  const notes = reportNotes(flags, r);
+  const largeEngines = ENGINE_NAMES.filter((e) => engines.includes(e) || [...r.large.bigValues, ...r.large.overwrite, ...r.large.open].some((x) => x.engine === e)); // A
+  const targets = evaluateTargets(r.measurements, r.disk, r.large);
+  const tables = [
+    ...(rows.length > 0 ? [opsTable] : []), ...(ratioTable.length > 1 ? [ratioTable] : []), ...(engines.length > 0 ? [otherTable(engines, r)] : []),
+    ...largeTables(largeEngines, r.large), targetsTable(targets),
+  ];
+  const notes = [...reportNotes(flags, r), ...largeNotes(r.large, flags.large)];
+  const charts = buildCharts({
+    measurements: r.measurements, rows, ratios: rr, large: r.large,
+    dataNote: `${flags.keys} keys of ${KEY_BYTES} B, ${VALUE_BYTES} B random values, batches of ${flags.batch}; ${runtimeName()}`,
+  });
   const shapes = shapeLines(r.shapes);
   return {
     text: [...tables.map(textTable), shapes.join("\n"), ...notes].filter((x) => x !== "").join("\n\n"), // A
-    markdown: markdownReport(flags, r, tables, shapes, notes),
+    markdown: markdownReport(flags, r, tables, shapes, notes, charts),
     ratios: rr,
     targets,
+    charts,
   };
 }
 
@@ -294,6 +355,7 @@ function markdownReport( // A
   tables: readonly string[][][],
   shapes: readonly string[],
   notes: readonly string[],
+  charts: readonly ChartFile[],
 ): string {
   const versions = Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(", "); // A
   const apis = r.measurements.map((m) => `${m.engine} ${m.case}:${m.flavour} = \`${m.api}\``); // A
@@ -307,6 +369,7 @@ function markdownReport( // A
     `Data: ${flags.keys} keys (${KEY_BYTES} B) and values (${VALUE_BYTES} B, random), batches of ${flags.batch}, ${flags.reads} random reads, ${flags.single} single puts, seed ${flags.seed}`,
     "",
     ...tables.flatMap((t) => [markdownTable(t), ""]), // A
+    ...(charts.length === 0 ? [] : ["Charts:", "", ...charts.flatMap((c) => [`![${c.title}](${c.file})`, ""])]), // A
     ...(shapes.length === 0 ? [] : ["```", ...shapes, "```", ""]),
     ...notes.map((n) => `- ${n}`), // A
     "",
@@ -318,14 +381,17 @@ function markdownReport( // A
 }
 
 function save(report: Report, flags: Flags, r: RunResult): void { // A
-  const dir = join(repoRoot(), "bench", "results");
+  const dir = flags.out ?? join(repoRoot(), "bench", "results");
   mkdirSync(dir, { recursive: true });
+  // The directory holds one run: charts of cases this run did not measure are stale.
+  for (const name of readdirSync(dir)) if (name.startsWith("chart-") && name.endsWith(".svg")) unlinkSync(join(dir, name));
+  for (const c of report.charts) writeFileSync(join(dir, c.file), c.svg);
   const json = {
     command: commandLine(),
     date: new Date().toISOString(),
     runtime: runtimeName(),
     machine: { cpu: os.cpus()[0]?.model, cores: os.cpus().length, memBytes: os.totalmem(), platform: `${os.platform()} ${os.release()}` },
-    flags: { ...flags, cases: [...flags.cases] },
+    flags: { ...flags, cases: [...flags.cases], large: { ...flags.large, cases: [...flags.large.cases] } },
     ...r,
     processPeakRssBytes: processPeakRss(),
     ratios: report.ratios,
@@ -333,7 +399,7 @@ function save(report: Report, flags: Flags, r: RunResult): void { // A
   };
   writeFileSync(join(dir, "latest.json"), JSON.stringify(json, null, 2) + "\n");
   writeFileSync(join(dir, "latest.md"), report.markdown);
-  console.log(`\nwrote ${join(dir, "latest.md")} and latest.json`);
+  console.log(`\nwrote ${join(dir, "latest.md")}, latest.json and ${report.charts.length} charts`);
 }
 
 // Small helpers.
