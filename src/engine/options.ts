@@ -56,7 +56,7 @@ export interface DBOptions {
   levelSizeRatio?: number;
   /** Tiered: largest allowed space amplification, in percent of the oldest run, before a full merge (default 200). */
   maxSpaceAmplificationPercent?: number;
-  /** Open table files kept by the table cache (default: server 1000, mobile 64, background 16). */
+  /** Open table files kept by the table cache (default: server 1000, mobile 128, background 64; the memory budget bounds their indexes and filters too). */
   tableCacheFiles?: number;
   /** Default durability of writes: fsync before a write resolves (default false). */
   sync?: boolean;
@@ -122,8 +122,8 @@ interface ProfileDefaults {
 
 const PROFILE_DEFAULTS: Record<Profile, ProfileDefaults> = {
   server: { memoryBudgetBytes: 1 * GiB, compaction: "leveled", valueLogGc: "auto", valueThreshold: 4096, memtableBytes: 64 * MiB, cacheBytes: 256 * MiB, walMaxBytes: 10 * GiB, vlogFileBytes: 1 * GiB, targetFileBytes: 32 * MiB, level1Bytes: 64 * MiB, tableCacheFiles: 1000 },
-  mobile: { memoryBudgetBytes: 48 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 8 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 64 },
-  background: { memoryBudgetBytes: 16 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 2 * MiB, cacheBytes: 2 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 16 },
+  mobile: { memoryBudgetBytes: 48 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 8 * MiB, cacheBytes: 8 * MiB, walMaxBytes: 100 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 128 },
+  background: { memoryBudgetBytes: 16 * MiB, compaction: "mobile", valueLogGc: "manual", valueThreshold: 1024, memtableBytes: 2 * MiB, cacheBytes: 2 * MiB, walMaxBytes: 32 * MiB, vlogFileBytes: 50 * MiB, targetFileBytes: 4 * MiB, level1Bytes: 8 * MiB, tableCacheFiles: 64 },
 };
 
 /** Default sorted-run limit per strategy (a stall limit for leveled and tiered, the merge cap for mobile). */
