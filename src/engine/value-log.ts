@@ -203,21 +203,10 @@ export class ValueLog {
   /** fsyncs the files found at open, then the directory once (their names too may be in the OS only). */
   private async syncInherited(): Promise<void> { // PA
     if (this.inherited.length === 0) return;
-    try {
-      for (const n of this.inherited) {
-        if (!this.present.has(n)) continue;
-        const h = this.cfg.fs.open(joinPath(this.cfg.dir, vlogFileName(n)));
-        try {
-          await h.sync();
-        } finally {
-          h.close();
-        }
-      }
-      await this.cfg.fs.syncDir(this.cfg.dir);
-    } catch (e) {
-      this.syncFailure ??= e;
-      throw e;
+    for (const n of this.inherited) {
+      if (this.present.has(n)) await this.syncPath(joinPath(this.cfg.dir, vlogFileName(n)), false);
     }
+    await this.syncPath(undefined, true);
     this.inherited = [];
   }
 
@@ -232,19 +221,30 @@ export class ValueLog {
    * a handle of our own. A failed fsync is remembered (see sync).
    */
   private async syncFile(w: ValueLogWriter): Promise<void> { // PA
+    if (w.brokenError !== undefined) {
+      // The writer may have broken before its first sync, which makes the file's name durable too.
+      return this.syncPath(w.path, true);
+    }
     try {
-      if (w.brokenError === undefined) {
-        await w.sync();
-        return;
+      await w.sync();
+    } catch (e) {
+      this.syncFailure ??= e;
+      throw e;
+    }
+  }
+
+  /** fsyncs `path` through a handle of our own (if given), then the directory (if asked); a failure is remembered (see sync). */
+  private async syncPath(path: string | undefined, andDir: boolean): Promise<void> { // PA
+    try {
+      if (path !== undefined) {
+        const h = this.cfg.fs.open(path);
+        try {
+          await h.sync();
+        } finally {
+          h.close();
+        }
       }
-      const h = this.cfg.fs.open(w.path);
-      try {
-        await h.sync();
-      } finally {
-        h.close();
-      }
-      // The writer may have broken before its first sync, which makes the file's name durable.
-      await this.cfg.fs.syncDir(this.cfg.dir);
+      if (andDir) await this.cfg.fs.syncDir(this.cfg.dir);
     } catch (e) {
       this.syncFailure ??= e;
       throw e;
