@@ -1,0 +1,97 @@
+/**
+ * The versioned store's keyspace inside the engine (SPEC.md, "Versioned
+ * store keyspace"): every engine key starts with a one-byte namespace, and
+ * user keys inside composite keys are escaped so that (a) engine order
+ * within a namespace is user-key order (bytewise), and (b) one user key's
+ * entries are never interleaved with another's, even when one key is a
+ * prefix of the other.
+ *
+ * Escaping: each 0x00 byte of the user key becomes 0x00 0xFF, and the key
+ * ends with the terminator 0x00 0x01. For user keys a < b, esc(a) + suffix <
+ * esc(b) + suffix' for any suffixes: where a ends, b continues with a byte
+ * >= 0x01 (escaped as itself) or 0x00 0xFF, both above the terminator's
+ * 0x00 0x01. Cost: one pass over the key; 2 bytes plus one per zero byte.
+ */
+import { CorruptionError } from "../errors.ts";
+
+/** Namespaces (first byte of every engine key the store writes). */
+export const NS_META = 0x00;
+/** Version records by id: NS_VERSION, id (32 bytes) -> canonical record bytes. */
+export const NS_VERSION = 0x01;
+/** Current heads: NS_HEADS, esc(key), id (32 bytes) -> empty. */
+export const NS_HEADS = 0x02;
+/** History, newest first: NS_HISTORY, esc(key), inverted HLC (12 bytes), id -> empty. */
+export const NS_HISTORY = 0x03;
+/** Values by content: NS_VALUE, SHA-256 of the value (32 bytes) -> value bytes. */
+export const NS_VALUE = 0x04;
+
+const TERMINATOR = 0x01;
+const ESCAPED_ZERO = 0xff;
+
+/** The namespace byte followed by the escaped, terminated user key. */
+export function keyPrefixFor(ns: number, userKey: Uint8Array): Uint8Array { // A
+  let zeros = 0;
+  for (let i = 0; i < userKey.length; i++) if (userKey[i] === 0) zeros++;
+  const out = new Uint8Array(1 + userKey.length + zeros + 2);
+  out[0] = ns;
+  let at = 1;
+  for (let i = 0; i < userKey.length; i++) {
+    const b = userKey[i]!;
+    out[at++] = b;
+    if (b === 0) out[at++] = ESCAPED_ZERO;
+  }
+  out[at++] = 0;
+  out[at++] = TERMINATOR;
+  return out;
+}
+
+/** `prefix` followed by `suffix` parts, as one new array. */
+export function concatKey(prefix: Uint8Array, ...suffix: Uint8Array[]): Uint8Array { // A
+  let n = prefix.length;
+  for (const s of suffix) n += s.length;
+  const out = new Uint8Array(n);
+  out.set(prefix, 0);
+  let at = prefix.length;
+  for (const s of suffix) {
+    out.set(s, at);
+    at += s.length;
+  }
+  return out;
+}
+
+/**
+ * Reads an escaped user key starting at `from` (just after the namespace
+ * byte): returns the user key and where its terminator ends. CorruptionError
+ * for a bad escape or a missing terminator (an engine key the store did not write).
+ */
+export function readEscapedKey(engineKey: Uint8Array, from: number): { key: Uint8Array; end: number } { // PA
+  const bytes: number[] = [];
+  let i = from;
+  // Bounded by the engine key's length: every step consumes at least one byte.
+  while (i < engineKey.length) {
+    const b = engineKey[i]!;
+    if (b !== 0) {
+      bytes.push(b);
+      i++;
+      continue;
+    }
+    const next = engineKey[i + 1];
+    if (next === TERMINATOR) return { key: Uint8Array.from(bytes), end: i + 2 };
+    if (next !== ESCAPED_ZERO) break;
+    bytes.push(0);
+    i += 2;
+  }
+  throw new CorruptionError(`versioned store key is not an escaped user key at byte ${i}`);
+}
+
+/** The smallest engine key after every key that starts with `prefix` (for iterate's `lt`); undefined if none (all 0xFF). */
+export function prefixEnd(prefix: Uint8Array): Uint8Array | undefined { // A
+  for (let i = prefix.length - 1; i >= 0; i--) {
+    if (prefix[i] !== 0xff) {
+      const out = prefix.slice(0, i + 1);
+      out[i]!++;
+      return out;
+    }
+  }
+  return undefined;
+}
