@@ -84,6 +84,28 @@ export class AuthError extends OuroborosError {
 }
 
 /**
+ * A timestamp received from elsewhere (a peer, a replicated record) lies more
+ * than the allowed drift ahead of the local clock. It was rejected and the
+ * local hybrid logical clock was left unchanged, so one bad clock cannot drag
+ * every later timestamp into the future.
+ */
+export class ClockDriftError extends OuroborosError {
+  readonly remoteMs: number;
+  readonly localMs: number;
+  readonly maxDriftMs: number;
+  constructor(remoteMs: number, localMs: number, maxDriftMs: number, from?: string) { // A
+    super(
+      "ERR_CLOCK_DRIFT",
+      `timestamp ${remoteMs} ms${from === undefined ? "" : ` from ${from}`} is ${remoteMs - localMs} ms ahead of the local clock ` +
+        `(${localMs} ms; at most ${maxDriftMs} ms allowed); check the clocks (NTP) of both machines`,
+    );
+    this.remoteMs = remoteMs;
+    this.localMs = localMs;
+    this.maxDriftMs = maxDriftMs;
+  }
+}
+
+/**
  * An operating-system I/O call failed. `errno` is the system code when known
  * ("EIO", "ENOSPC", ...); `cause` keeps the original error.
  */

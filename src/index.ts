@@ -1,9 +1,12 @@
 /**
- * OuroborosDB's public face: `openDB` (the storage engine) and the types and
+ * OuroborosDB's public face: `openDB` (the storage engine), `openStore` (the
+ * versioned store on top of it) and the types and
  * errors a user needs. See ../shared/API.md for the contract and SPEC.md
  * for every byte format.
  */
 export { openDB, DB } from "./engine/db.ts";
+export { openStore, Store } from "./versioned/store.ts";
+export type { StoreOptions, Version, Entry } from "./versioned/store.ts";
 export type { DBStats, ReadOptions, WriteOptions } from "./engine/db.ts";
 export { WriteBatch, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_BATCH_BYTES } from "./engine/write-batch.ts";
 export type { DBOptions, Profile, CompactionStrategy } from "./engine/options.ts";

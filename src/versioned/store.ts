@@ -1,0 +1,369 @@
+/**
+ * `openStore` and `Store`: every value keeps its full history (SPEC.md,
+ * "Versioned store"). Built on the engine's public API only: one atomic
+ * batch per put or delete, snapshots for reads that must agree.
+ *
+ * A put reads the key's heads, makes a version record whose parents are
+ * those heads (hybrid logical clock, node id, value hash and size), and
+ * writes in one batch: the record under its id, the value under its hash
+ * (once per distinct content), the new head in place of its parents, a
+ * history entry, and the clock's high-water mark. Writes go one at a time
+ * (a chain of promises), so two puts of one key never read the same heads.
+ *
+ * Every read checks what it reads: a record must hash to its id, a value
+ * to its hash; otherwise CorruptionError naming the key and the version.
+ *
+ * Cost sketch: a put is a prefix scan of the key's heads (usually one), a
+ * SHA-256 of the value (native: ~1.4 GB/s) and of the record (~100 bytes),
+ * a point get (does the value exist?) and one engine batch of 4-6 entries;
+ * a get is a heads scan, a record read and a value read.
+ */
+import { ClosedError, CorruptionError, InvalidArgumentError } from "../errors.ts";
+import { openDB, type DB } from "../engine/db.ts";
+import type { DBOptions } from "../engine/options.ts";
+import type { Snapshot } from "../engine/snapshot.ts";
+import { toBytes } from "../engine/write-batch.ts";
+import { SystemClock, type Clock } from "../platform/clock.ts";
+import { systemRandom, type Random } from "../platform/random.ts";
+import { bytesToHex, sha256 } from "../platform/sha256.ts";
+import { decodeHlc, encodeHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
+import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
+import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
+
+export type { Version } from "./record-version.ts";
+
+/**
+ * Largest user key: the engine's key limit (65,535 bytes) less the
+ * keyspace's worst case (every byte 0x00 escaped to two, a namespace byte,
+ * the terminator and a 44-byte suffix).
+ */
+export const STORE_MAX_KEY_BYTES = 32_000;
+
+export interface StoreOptions extends DBOptions {
+  /** This node's id (1..64 bytes of UTF-8); default: made once from `random` and kept in the store. */
+  nodeId?: string;
+  clock?: Clock;
+}
+
+export interface Entry {
+  value?: Uint8Array;
+  version: Version;
+  /** The other heads, when the key has diverged (resolved by the merge layer). */
+  conflicts: Version[];
+}
+
+const META_NODE = Uint8Array.from([NS_META, 0x6e]); // "n": node id
+const META_HLC = Uint8Array.from([NS_META, 0x68]); // "h": highest timestamp issued
+const ID_BYTES = 32;
+const NODE_ID_RANDOM_BYTES = 12;
+
+/** Opens (creating if allowed) the versioned store in directory `path`. */
+export async function openStore(path: string, options: StoreOptions = {}): Promise<Store> { // A
+  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
+  const { nodeId, clock, ...engine } = options;
+  if (nodeId !== undefined) nodeIdBytes(nodeId);
+  const db = await openDB(path, engine);
+  try {
+    const random = options.random ?? systemRandom();
+    const node = await loadNodeId(db, nodeId, random);
+    const lastBytes = await db.get(META_HLC);
+    const last = lastBytes === undefined ? HLC_ZERO : decodeHlc(lastBytes);
+    return new Store(db, node, new Hlc(clock ?? new SystemClock(), { last }));
+  } catch (e) {
+    await db.close().catch(() => undefined);
+    throw e;
+  }
+}
+
+/** The stored node id, or the one given (kept on first open), or a new random one (kept). */
+async function loadNodeId(db: DB, given: string | undefined, random: Random): Promise<string> { // A
+  const stored = await db.get(META_NODE);
+  if (stored !== undefined) {
+    const text = new TextDecoder("utf-8", { fatal: true }).decode(stored);
+    if (given !== undefined && given !== text) {
+      throw new InvalidArgumentError(`this store belongs to node "${text}", not "${given}"`);
+    }
+    return text;
+  }
+  let node = given;
+  if (node === undefined) {
+    const b = new Uint8Array(NODE_ID_RANDOM_BYTES);
+    for (let i = 0; i < b.length; i++) b[i] = random.nextU32() & 0xff;
+    node = bytesToHex(b);
+  }
+  await db.put(META_NODE, new TextEncoder().encode(node), { sync: true });
+  return node;
+}
+
+export class Store {
+  private writes: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  /** Use `openStore`. */
+  constructor(private readonly db: DB, readonly nodeId: string, private readonly hlc: Hlc) {} // A
+
+  /** Writes a new version of `key` whose parents are the current heads. */
+  put(key: Uint8Array | string, value: Uint8Array | string): Promise<Version> { // A
+    try {
+      const k = storeKey(key);
+      const v = toBytes(value, "value");
+      return this.serial(() => this.write(k, v)); // A
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** Writes a tombstone version of `key`; its history stays readable. */
+  delete(key: Uint8Array | string): Promise<Version> { // A
+    try {
+      const k = storeKey(key);
+      return this.serial(() => this.write(k, undefined)); // A
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The current value: the head with the greatest (hlc, id), or undefined if that head is a tombstone or there is none. */
+  async get(key: Uint8Array | string): Promise<Uint8Array | undefined> { // A
+    const e = await this.entry(key);
+    return e?.value;
+  }
+
+  /** The winning head with its value, and the other heads as conflicts; undefined for a key never written. */
+  async entry(key: Uint8Array | string): Promise<Entry | undefined> { // A
+    const k = toBytes(key, "key");
+    return this.reading(async (snapshot) => { // A
+      const heads = await this.headRecords(k, snapshot);
+      if (heads.length === 0) return undefined;
+      const [win, ...rest] = heads;
+      const value = win!.record.deleted ? undefined : await this.valueOf(win!.record, win!.id, snapshot);
+      const entry: Entry = { version: recordToVersion(win!.record, win!.id), conflicts: rest.map((h) => recordToVersion(h.record, h.id)) }; // A
+      if (value !== undefined) entry.value = value;
+      return entry;
+    });
+  }
+
+  /** The key's heads, winner first (greatest (hlc, id)). */
+  async heads(key: Uint8Array | string): Promise<Version[]> { // A
+    const k = toBytes(key, "key");
+    return this.reading(async (snapshot) => (await this.headRecords(k, snapshot)).map((h) => recordToVersion(h.record, h.id))); // A
+  }
+
+  /** The version with id `id` (64 hex digits) and its value, or undefined. */
+  async version(id: string): Promise<{ version: Version; value?: Uint8Array } | undefined> { // A
+    const idBytes = hashFromHex(id);
+    return this.reading(async (snapshot) => { // A
+      const record = await this.recordOf(idBytes, snapshot);
+      if (record === undefined) return undefined;
+      const out: { version: Version; value?: Uint8Array } = { version: recordToVersion(record, idBytes) };
+      if (!record.deleted) out.value = await this.valueOf(record, idBytes, snapshot);
+      return out;
+    });
+  }
+
+  /**
+   * Every version of `key`, newest first (descending (hlc, id): a version's
+   * timestamp is above its parents', so this order is topological),
+   * streamed from one snapshot in bounded memory.
+   */
+  async *history(key: Uint8Array | string, options: { limit?: number } = {}): AsyncGenerator<Version> { // A
+    this.checkOpen();
+    const k = toBytes(key, "key");
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    if (typeof limit !== "number" || !(limit >= 0)) throw new InvalidArgumentError(`limit must be a number >= 0, got ${String(limit)}`);
+    const snapshot = this.db.snapshot();
+    try {
+      const prefix = keyPrefixFor(NS_HISTORY, k);
+      let n = 0;
+      for await (const [engineKey] of this.db.iterate({ ...prefixRange(prefix), snapshot, values: false })) {
+        if (n >= limit) break;
+        const id = engineKey.slice(prefix.length + HLC_BYTES);
+        if (id.length !== ID_BYTES) throw new CorruptionError(`history entry of key ${keyText(k)} has a ${id.length}-byte id`);
+        const record = await this.recordOf(id, snapshot);
+        if (record === undefined) throw new CorruptionError(`history of key ${keyText(k)} names version ${bytesToHex(id)}, which is missing`);
+        n++;
+        yield recordToVersion(record, id);
+      }
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  /**
+   * The value of `key` as it was: at version `at.version` (which must be a
+   * version of this key), or at time `at.time` (ms since the epoch: the
+   * newest version whose timestamp is at or before it). Undefined where the
+   * key did not exist or was deleted.
+   */
+  async getAt(key: Uint8Array | string, at: { version?: string; time?: number }): Promise<Uint8Array | undefined> { // A
+    const k = toBytes(key, "key");
+    if (at === null || typeof at !== "object" || (at.version === undefined) === (at.time === undefined)) {
+      throw new InvalidArgumentError("getAt needs exactly one of { version } or { time }");
+    }
+    if (at.version !== undefined) {
+      const v = await this.version(at.version);
+      if (v === undefined) return undefined;
+      if (!sameBytes(v.version.key, k)) throw new InvalidArgumentError(`version ${at.version} is not a version of key ${keyText(k)}`);
+      return v.value;
+    }
+    const time = at.time!;
+    if (typeof time !== "number" || !Number.isFinite(time)) throw new InvalidArgumentError(`time must be a finite number of ms, got ${String(time)}`);
+    for await (const v of this.history(k)) {
+      if (parseHlc(v.hlc).ms > time) continue;
+      return v.deleted ? undefined : (await this.version(v.id))?.value;
+    }
+    return undefined;
+  }
+
+  /** Keys whose current value exists (winner not a tombstone), in bytewise order, within the range. */
+  async *keys(range: { gte?: Uint8Array | string; lt?: Uint8Array | string } = {}): AsyncGenerator<Uint8Array> { // A
+    this.checkOpen();
+    const snapshot = this.db.snapshot();
+    try {
+      const lower = range.gte === undefined ? Uint8Array.of(NS_HEADS) : keyPrefixFor(NS_HEADS, toBytes(range.gte, "key"));
+      const upper = range.lt === undefined ? Uint8Array.of(NS_HEADS + 1) : keyPrefixFor(NS_HEADS, toBytes(range.lt, "key"));
+      let last: Uint8Array | undefined;
+      for await (const [engineKey] of this.db.iterate({ gte: lower, lt: upper, snapshot, values: false })) {
+        const { key } = readEscapedKey(engineKey, 1);
+        if (last !== undefined && sameBytes(last, key)) continue;
+        last = key;
+        const heads = await this.headRecords(key, snapshot);
+        if (heads.length > 0 && !heads[0]!.record.deleted) yield key;
+      }
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  async close(): Promise<void> { // A
+    if (this.closed) return;
+    this.closed = true;
+    await this.writes.catch(() => undefined);
+    await this.db.close();
+  }
+
+  /** Runs writes one at a time, in call order; a failed one does not stop the next. */
+  private serial<T>(task: () => Promise<T>): Promise<T> { // A
+    if (this.closed) return Promise.reject(new ClosedError("store"));
+    const run = this.writes.then(task, task);
+    this.writes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async write(key: Uint8Array, value: Uint8Array | undefined): Promise<Version> { // PA
+    const heads = await this.headRecords(key, undefined);
+    const hlc = this.hlc.now();
+    const valueHash = value === undefined ? TOMBSTONE_VALUE_HASH : sha256(value);
+    const record: VersionRecord = {
+      key, parents: heads.map((h) => h.id), hlc, node: this.nodeId, deleted: value === undefined, valueHash, valueSize: value?.length ?? 0,
+    };
+    const bytes = encodeVersionRecord(record);
+    const id = versionIdBytes(bytes, sha256);
+    const b = this.db.batch();
+    b.put(concatKey(Uint8Array.of(NS_VERSION), id), bytes);
+    const valueKey = concatKey(Uint8Array.of(NS_VALUE), valueHash);
+    // One copy per distinct content: identical values in many versions share it.
+    if (value !== undefined && (await this.db.get(valueKey)) === undefined) b.put(valueKey, value);
+    const headPrefix = keyPrefixFor(NS_HEADS, key);
+    for (const h of heads) b.delete(concatKey(headPrefix, h.id));
+    b.put(concatKey(headPrefix, id), new Uint8Array(0));
+    b.put(concatKey(keyPrefixFor(NS_HISTORY, key), invertHlc(hlc), id), new Uint8Array(0));
+    b.put(META_HLC, encodeHlc(hlc));
+    await this.db.write(b);
+    return recordToVersion(decodeVersionRecord(bytes), id);
+  }
+
+  /** The key's heads with their records, winner (greatest (hlc, id)) first. */
+  private async headRecords(key: Uint8Array, snapshot: Snapshot | undefined): Promise<Array<{ id: Uint8Array; record: VersionRecord }>> { // A
+    const prefix = keyPrefixFor(NS_HEADS, key);
+    const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
+    const opts = snapshot === undefined ? { ...prefixRange(prefix), values: false } : { ...prefixRange(prefix), snapshot, values: false };
+    for await (const [engineKey] of this.db.iterate(opts)) {
+      const id = engineKey.slice(prefix.length);
+      if (id.length !== ID_BYTES) throw new CorruptionError(`head entry of key ${keyText(key)} has a ${id.length}-byte id`);
+      const record = await this.recordOf(id, snapshot);
+      if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
+      out.push({ id, record });
+    }
+    out.sort((a, b) => compareVersions(b, a)); // A
+    return out;
+  }
+
+  /** The record stored under `id`, checked to hash to it; undefined if absent. */
+  private async recordOf(id: Uint8Array, snapshot: Snapshot | undefined): Promise<VersionRecord | undefined> { // PA
+    const bytes = await this.db.get(concatKey(Uint8Array.of(NS_VERSION), id), snapshot === undefined ? undefined : { snapshot });
+    if (bytes === undefined) return undefined;
+    const what = `version ${bytesToHex(id)}`;
+    const record = decodeVersionRecord(bytes, { what });
+    if (!sameBytes(versionIdBytes(bytes, sha256), id)) {
+      throw new CorruptionError(`${what} of key ${keyText(record.key)}: the record does not hash to its id`);
+    }
+    return record;
+  }
+
+  /** The value a record names, checked against its hash. */
+  private async valueOf(record: VersionRecord, id: Uint8Array, snapshot: Snapshot | undefined): Promise<Uint8Array> { // PA
+    const value = await this.db.get(concatKey(Uint8Array.of(NS_VALUE), record.valueHash), snapshot === undefined ? undefined : { snapshot });
+    const where = `value of version ${bytesToHex(id)} of key ${keyText(record.key)}`;
+    if (value === undefined) throw new CorruptionError(`${where} is missing`);
+    if (value.length !== record.valueSize || !sameBytes(sha256(value), record.valueHash)) {
+      throw new CorruptionError(`${where} does not match its hash`);
+    }
+    return value;
+  }
+
+  /** Runs `read` against one snapshot (so it never sees half a write), released after. */
+  private async reading<T>(read: (snapshot: Snapshot) => Promise<T>): Promise<T> { // A
+    this.checkOpen();
+    const snapshot = this.db.snapshot();
+    try {
+      return await read(snapshot);
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  private checkOpen(): void { // A
+    if (this.closed) throw new ClosedError("store");
+  }
+}
+
+/** Greatest (hlc, id) wins: the order `get` uses until the merge layer resolves divergent heads. */
+function compareVersions(a: { id: Uint8Array; record: VersionRecord }, b: { id: Uint8Array; record: VersionRecord }): number { // A
+  const d = a.record.hlc.ms - b.record.hlc.ms || a.record.hlc.counter - b.record.hlc.counter;
+  if (d !== 0) return d;
+  for (let i = 0; i < ID_BYTES; i++) if (a.id[i] !== b.id[i]) return a.id[i]! - b.id[i]!;
+  return 0;
+}
+
+/** The 12-byte timestamp with every byte inverted: ascending engine order is newest first. */
+function invertHlc(ts: { ms: number; counter: number }): Uint8Array { // A
+  const b = encodeHlc(ts);
+  for (let i = 0; i < b.length; i++) b[i] = 0xff - b[i]!;
+  return b;
+}
+
+function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt?: Uint8Array } { // A
+  const end = prefixEnd(prefix);
+  return end === undefined ? { gte: prefix } : { gte: prefix, lt: end };
+}
+
+/** A user key for a write, checked against STORE_MAX_KEY_BYTES. */
+function storeKey(key: Uint8Array | string): Uint8Array { // A
+  const k = toBytes(key, "key");
+  if (k.length > STORE_MAX_KEY_BYTES) throw new InvalidArgumentError(`key of ${k.length} bytes exceeds the store's maximum of ${STORE_MAX_KEY_BYTES} bytes`);
+  return k;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean { // A
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** A key for messages: printable ASCII as is, else hex. */
+function keyText(k: Uint8Array): string { // A
+  const printable = k.every((c) => c >= 0x20 && c < 0x7f);
+  return printable ? JSON.stringify(String.fromCharCode(...k)) : `0x${bytesToHex(k)}`;
+}
