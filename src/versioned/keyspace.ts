@@ -24,6 +24,10 @@ export const NS_HEADS = 0x02;
 export const NS_HISTORY = 0x03;
 /** Values by content: NS_VALUE, SHA-256 of the value (32 bytes) -> value bytes. */
 export const NS_VALUE = 0x04;
+/** Ingested records whose parents have not all arrived: NS_PENDING, id -> canonical record bytes. */
+export const NS_PENDING = 0x05;
+/** What a pending record waits for: NS_WAITING, missing parent id (32), pending child id (32) -> empty. */
+export const NS_WAITING = 0x06;
 
 const TERMINATOR = 0x01;
 const ESCAPED_ZERO = 0xff;

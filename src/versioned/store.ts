@@ -25,11 +25,15 @@ import type { Snapshot } from "../engine/snapshot.ts";
 import { toBytes } from "../engine/write-batch.ts";
 import { SystemClock, type Clock } from "../platform/clock.ts";
 import { systemRandom, type Random } from "../platform/random.ts";
+import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { decodeHlc, encodeHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
 import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
+import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
+
+export type { IngestItem, IngestReport } from "./ingest.ts";
 
 export type { Version } from "./record-version.ts";
 
@@ -204,7 +208,7 @@ export class Store {
     if (at.version !== undefined) {
       const v = await this.version(at.version);
       if (v === undefined) return undefined;
-      if (!sameBytes(v.version.key, k)) throw new InvalidArgumentError(`version ${at.version} is not a version of key ${keyText(k)}`);
+      if (!equalBytes(v.version.key, k)) throw new InvalidArgumentError(`version ${at.version} is not a version of key ${keyText(k)}`);
       return v.value;
     }
     const time = at.time!;
@@ -226,10 +230,41 @@ export class Store {
       let last: Uint8Array | undefined;
       for await (const [engineKey] of this.db.iterate({ gte: lower, lt: upper, snapshot, values: false })) {
         const { key } = readEscapedKey(engineKey, 1);
-        if (last !== undefined && sameBytes(last, key)) continue;
+        if (last !== undefined && equalBytes(last, key)) continue;
         last = key;
         const heads = await this.headRecords(key, snapshot);
         if (heads.length > 0 && !heads[0]!.record.deleted) yield key;
+      }
+    } finally {
+      snapshot.release();
+    }
+  }
+
+  /**
+   * Takes versions made elsewhere (replication): every record's hash, value
+   * and timestamp are checked before anything is written; records already
+   * here are skipped; a record whose parents have not arrived is held and
+   * linked when they come. One atomic batch (ingest.ts).
+   */
+  applyVersions(items: readonly IngestItem[]): Promise<IngestReport> { // A
+    return this.serial(async () => { // A
+      const b = this.db.batch();
+      const report = await ingest(this.db, this.hlc, items, b, META_HLC);
+      if (b.length > 0) await this.db.write(b);
+      return report;
+    });
+  }
+
+  /** Every linked version as an ingest item (record bytes and value), in id order, from one snapshot, streamed. */
+  async *records(): AsyncGenerator<IngestItem> { // A
+    this.checkOpen();
+    const snapshot = this.db.snapshot();
+    try {
+      for await (const [engineKey, bytes] of this.db.iterate({ gte: Uint8Array.of(NS_VERSION), lt: Uint8Array.of(NS_VERSION + 1), snapshot })) {
+        const id = engineKey.slice(1);
+        const record = checkedRecord(id, bytes);
+        const idHex = bytesToHex(id);
+        yield record.deleted ? { record: bytes, id: idHex } : { record: bytes, id: idHex, value: await this.valueOf(record, id, snapshot) };
       }
     } finally {
       snapshot.release();
@@ -293,13 +328,7 @@ export class Store {
   /** The record stored under `id`, checked to hash to it; undefined if absent. */
   private async recordOf(id: Uint8Array, snapshot: Snapshot | undefined): Promise<VersionRecord | undefined> { // PA
     const bytes = await this.db.get(concatKey(Uint8Array.of(NS_VERSION), id), snapshot === undefined ? undefined : { snapshot });
-    if (bytes === undefined) return undefined;
-    const what = `version ${bytesToHex(id)}`;
-    const record = decodeVersionRecord(bytes, { what });
-    if (!sameBytes(versionIdBytes(bytes, sha256), id)) {
-      throw new CorruptionError(`${what} of key ${keyText(record.key)}: the record does not hash to its id`);
-    }
-    return record;
+    return bytes === undefined ? undefined : checkedRecord(id, bytes);
   }
 
   /** The value a record names, checked against its hash. */
@@ -307,7 +336,7 @@ export class Store {
     const value = await this.db.get(concatKey(Uint8Array.of(NS_VALUE), record.valueHash), snapshot === undefined ? undefined : { snapshot });
     const where = `value of version ${bytesToHex(id)} of key ${keyText(record.key)}`;
     if (value === undefined) throw new CorruptionError(`${where} is missing`);
-    if (value.length !== record.valueSize || !sameBytes(sha256(value), record.valueHash)) {
+    if (value.length !== record.valueSize || !equalBytes(sha256(value), record.valueHash)) {
       throw new CorruptionError(`${where} does not match its hash`);
     }
     return value;
@@ -327,6 +356,16 @@ export class Store {
   private checkOpen(): void { // A
     if (this.closed) throw new ClosedError("store");
   }
+}
+
+/** The record `bytes` stored under `id`, decoded and checked to hash to it; CorruptionError naming key and id otherwise. */
+function checkedRecord(id: Uint8Array, bytes: Uint8Array): VersionRecord { // PA
+  const what = `version ${bytesToHex(id)}`;
+  const record = decodeVersionRecord(bytes, { what });
+  if (!equalBytes(versionIdBytes(bytes, sha256), id)) {
+    throw new CorruptionError(`${what} of key ${keyText(record.key)}: the record does not hash to its id`);
+  }
+  return record;
 }
 
 /** Greatest (hlc, id) wins: the order `get` uses until the merge layer resolves divergent heads. */
@@ -356,11 +395,6 @@ function storeKey(key: Uint8Array | string): Uint8Array { // A
   return k;
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean { // A
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 /** A key for messages: printable ASCII as is, else hex. */
 function keyText(k: Uint8Array): string { // A
