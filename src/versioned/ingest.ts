@@ -26,8 +26,9 @@ import type { DB } from "../engine/db.ts";
 import type { WriteBatch } from "../engine/write-batch.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
-import { encodeHlc, type Hlc } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_PENDING, NS_VALUE, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
+import { compareHlc, decodeHlc, encodeHlc, type Hlc } from "./hlc.ts";
+import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_PENDING, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
+import { ValueRefs } from "./value-refs.ts";
 import { decodeVersionRecord, versionIdBytes, type VersionRecord } from "./record.ts";
 
 /** One version from elsewhere: its canonical record bytes and its value (omitted for a tombstone). */
@@ -41,6 +42,8 @@ export interface IngestItem {
 export interface IngestReport {
   /** Records linked into their key's history by this call (including held ones it released). */
   linked: number;
+  /** Records at or before their key's prune horizon, not already here: history this store pruned, skipped. */
+  pruned: number;
   /** Records held because a parent has not arrived. */
   held: number;
   /** Records already stored (linked or held) before. */
@@ -70,14 +73,18 @@ export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: 
   let latest = hlc.last;
   for (const p of parsed) latest = hlc.observe(p.record.hlc, `version ${p.idHex}`);
   const s = new IngestState(db, b);
-  const report: IngestReport = { linked: 0, held: 0, duplicates: 0 };
+  const report: IngestReport = { linked: 0, pruned: 0, held: 0, duplicates: 0 };
   for (let i = 0; i < parsed.length; i++) {
     const p = parsed[i]!;
     if (await s.known(p.id)) {
       report.duplicates++;
       continue;
     }
-    if (!p.record.deleted) s.putValue(p.record.valueHash, items[i]!.value!);
+    if (await s.belowHorizon(p.record)) {
+      report.pruned++;
+      continue;
+    }
+    if (!p.record.deleted) await s.putValue(p.record.valueHash, items[i]!.value!);
     const missing = await s.missingParents(p.record);
     if (missing.length > 0) {
       s.hold(p, missing);
@@ -122,12 +129,14 @@ class IngestState {
   private readonly unpended = new Set<string>();
   /** Heads per key (hex of the escaped prefix), loaded once, then kept here. */
   private readonly heads = new Map<string, { prefix: Uint8Array; ids: Map<string, Uint8Array> }>();
-  private readonly values = new Set<string>();
+  private readonly refs: ValueRefs;
   /** Waiting entries written in this call: missing parent hex -> children. */
   private readonly waiting = new Map<string, Parsed[]>();
   released = 0;
 
-  constructor(private readonly db: DB, private readonly b: WriteBatch) {} // A
+  constructor(private readonly db: DB, private readonly b: WriteBatch) { // A
+    this.refs = new ValueRefs(db, b);
+  }
 
   /** Whether `id` is linked or held already. */
   async known(id: Uint8Array): Promise<boolean> { // A
@@ -136,12 +145,15 @@ class IngestState {
     return (await this.isLinkedOnDisk(id)) || (!this.unpended.has(hex) && (await this.db.get(concatKey(Uint8Array.of(NS_PENDING), id))) !== undefined);
   }
 
-  putValue(hash: Uint8Array, value: Uint8Array): void { // A
-    const hex = bytesToHex(hash);
-    if (this.values.has(hex)) return;
-    this.values.add(hex);
-    // Content-addressed: writing the same bytes again changes nothing visible.
-    this.b.put(concatKey(Uint8Array.of(NS_VALUE), hash), value);
+  /** Whether the record is at or before its key's prune horizon (this store removed that history on purpose). */
+  async belowHorizon(r: VersionRecord): Promise<boolean> { // A
+    const h = await this.db.get(keyPrefixFor(NS_HORIZON, r.key));
+    return h !== undefined && compareHlc(r.hlc, decodeHlc(h)) <= 0;
+  }
+
+  /** The value of a record entering the store (linked or held): one more reference. */
+  putValue(hash: Uint8Array, value: Uint8Array): Promise<void> { // A
+    return this.refs.add(hash, value);
   }
 
   async missingParents(r: VersionRecord): Promise<Uint8Array[]> { // A

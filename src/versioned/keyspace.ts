@@ -28,6 +28,10 @@ export const NS_VALUE = 0x04;
 export const NS_PENDING = 0x05;
 /** What a pending record waits for: NS_WAITING, missing parent id (32), pending child id (32) -> empty. */
 export const NS_WAITING = 0x06;
+/** How many linked versions use a value: NS_VALUE_REFS, value hash (32) -> count (u32 big-endian). */
+export const NS_VALUE_REFS = 0x07;
+/** Prune horizon per key: NS_HORIZON, esc(key) -> HLC (12 bytes) of the newest version prune removed. */
+export const NS_HORIZON = 0x08;
 
 const TERMINATOR = 0x01;
 const ESCAPED_ZERO = 0xff;

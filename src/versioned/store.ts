@@ -27,11 +27,15 @@ import { SystemClock, type Clock } from "../platform/clock.ts";
 import { systemRandom, type Random } from "../platform/random.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
-import { decodeHlc, encodeHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { decodeHlc, encodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
+import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
 import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
+import { ValueRefs } from "./value-refs.ts";
+import { checkPolicy, pruneAll, type PrunePolicy, type PruneReport } from "./prune.ts";
+
+export type { PrunePolicy, PruneReport } from "./prune.ts";
 
 export type { IngestItem, IngestReport } from "./ingest.ts";
 
@@ -48,6 +52,8 @@ export interface StoreOptions extends DBOptions {
   /** This node's id (1..64 bytes of UTF-8); default: made once from `random` and kept in the store. */
   nodeId?: string;
   clock?: Clock;
+  /** The policy `prune()` applies when called without one (default: keep everything). */
+  retention?: PrunePolicy;
 }
 
 export interface Entry {
@@ -65,15 +71,17 @@ const NODE_ID_RANDOM_BYTES = 12;
 /** Opens (creating if allowed) the versioned store in directory `path`. */
 export async function openStore(path: string, options: StoreOptions = {}): Promise<Store> { // A
   if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-  const { nodeId, clock, ...engine } = options;
+  const { nodeId, clock, retention, ...engine } = options;
   if (nodeId !== undefined) nodeIdBytes(nodeId);
+  if (retention !== undefined) checkPolicy(retention);
   const db = await openDB(path, engine);
   try {
     const random = options.random ?? systemRandom();
     const node = await loadNodeId(db, nodeId, random);
     const lastBytes = await db.get(META_HLC);
     const last = lastBytes === undefined ? HLC_ZERO : decodeHlc(lastBytes);
-    return new Store(db, node, new Hlc(clock ?? new SystemClock(), { last }));
+    const c = clock ?? new SystemClock();
+    return new Store(db, node, new Hlc(c, { last }), c, retention);
   } catch (e) {
     await db.close().catch(() => undefined);
     throw e;
@@ -105,7 +113,13 @@ export class Store {
   private closed = false;
 
   /** Use `openStore`. */
-  constructor(private readonly db: DB, readonly nodeId: string, private readonly hlc: Hlc) {} // A
+  constructor( // A
+    private readonly db: DB,
+    readonly nodeId: string,
+    private readonly hlc: Hlc,
+    private readonly clock: Clock,
+    private readonly retention: PrunePolicy | undefined,
+  ) {}
 
   /** Writes a new version of `key` whose parents are the current heads. */
   put(key: Uint8Array | string, value: Uint8Array | string): Promise<Version> { // A
@@ -255,6 +269,26 @@ export class Store {
     });
   }
 
+  /**
+   * Removes old history by `policy` (default: the `retention` option),
+   * always keeping heads and what a merge of divergent heads needs (prune.ts).
+   */
+  prune(policy?: PrunePolicy): Promise<PruneReport> { // A
+    try {
+      const p = checkPolicy(policy ?? this.retention);
+      return this.serial(() => pruneAll(this.db, p, this.clock.nowMs())); // A
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The newest timestamp `prune` removed from `key`'s history (history at or before it may be gone), or undefined. */
+  async horizon(key: Uint8Array | string): Promise<string | undefined> { // A
+    this.checkOpen();
+    const h = await this.db.get(keyPrefixFor(NS_HORIZON, toBytes(key, "key")));
+    return h === undefined ? undefined : formatHlc(decodeHlc(h));
+  }
+
   /** Every linked version as an ingest item (record bytes and value), in id order, from one snapshot, streamed. */
   async *records(): AsyncGenerator<IngestItem> { // A
     this.checkOpen();
@@ -297,9 +331,8 @@ export class Store {
     const id = versionIdBytes(bytes, sha256);
     const b = this.db.batch();
     b.put(concatKey(Uint8Array.of(NS_VERSION), id), bytes);
-    const valueKey = concatKey(Uint8Array.of(NS_VALUE), valueHash);
-    // One copy per distinct content: identical values in many versions share it.
-    if (value !== undefined && (await this.db.get(valueKey)) === undefined) b.put(valueKey, value);
+    // One copy per distinct content: identical values in many versions share it (counted, for prune).
+    if (value !== undefined) await new ValueRefs(this.db, b).add(valueHash, value);
     const headPrefix = keyPrefixFor(NS_HEADS, key);
     for (const h of heads) b.delete(concatKey(headPrefix, h.id));
     b.put(concatKey(headPrefix, id), new Uint8Array(0));

@@ -119,7 +119,7 @@ describe("applyVersions", () => {
     const fs = new MemFileSystem();
     let b = await openStore("/b", { fs, clock, log: silentLog(), nodeId: "b" });
     const r1 = await b.applyVersions([byId.get(v3.id)!, byId.get(v2.id)!]);
-    expect(r1).toEqual({ linked: 0, held: 2, duplicates: 0 });
+    expect(r1).toEqual({ linked: 0, pruned: 0, held: 2, duplicates: 0 });
     expect(await b.heads("k")).toEqual([]);
     expect(await b.get("k")).toBeUndefined();
     await b.close();
@@ -128,7 +128,7 @@ describe("applyVersions", () => {
     expect(r2.linked).toBe(3);
     expect(dec.decode(await b.get("k"))).toBe("3");
     expect((await all(b.history("k"))).map((v: Version) => v.id)).toEqual([v3.id, v2.id, v1.id]);
-    expect(await b.applyVersions(items)).toEqual({ linked: 0, held: 0, duplicates: 3 });
+    expect(await b.applyVersions(items)).toEqual({ linked: 0, pruned: 0, held: 0, duplicates: 3 });
     await a.close();
     await b.close();
   });
@@ -179,7 +179,7 @@ describe("applyVersions", () => {
     await expect(b.applyVersions([item!, future!])).rejects.toBeInstanceOf(ClockDriftError);
     // Nothing of the refused calls was written.
     expect(await b.heads("k")).toEqual([]);
-    expect(await b.applyVersions([item!])).toEqual({ linked: 1, held: 0, duplicates: 0 });
+    expect(await b.applyVersions([item!])).toEqual({ linked: 1, pruned: 0, held: 0, duplicates: 0 });
     for (const s of [a, b, c]) await s.close();
   });
 });
