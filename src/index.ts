@@ -6,7 +6,7 @@
  */
 export { openDB, DB } from "./engine/db.ts";
 export { openStore, Store } from "./versioned/store.ts";
-export type { StoreOptions, Version, Entry, IngestItem, IngestReport, PrunePolicy, PruneReport } from "./versioned/store.ts";
+export type { StoreOptions, Version, Entry, IngestItem, IngestReport, PrunePolicy, PruneReport, StoreVerifyOptions, StoreVerifyReport } from "./versioned/store.ts";
 export type { DBStats, ReadOptions, WriteOptions } from "./engine/db.ts";
 export { WriteBatch, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_BATCH_BYTES } from "./engine/write-batch.ts";
 export type { DBOptions, Profile, CompactionStrategy } from "./engine/options.ts";

@@ -27,7 +27,7 @@ import type { WriteBatch } from "../engine/write-batch.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { compareHlc, decodeHlc, encodeHlc, type Hlc } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_PENDING, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
+import { concatKey, decodeHeads, encodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_PENDING, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
 import { ValueRefs } from "./value-refs.ts";
 import { decodeVersionRecord, versionIdBytes, type VersionRecord } from "./record.ts";
 
@@ -95,6 +95,7 @@ export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: 
   }
   // Held records that this call released were counted as linked; they are no longer held.
   report.held = Math.max(0, report.held - s.released);
+  s.writeHeads();
   b.put(metaHlcKey, encodeHlc(latest));
   return report;
 }
@@ -122,13 +123,20 @@ function check(item: IngestItem, i: number): Parsed { // PA
   return { id, idHex, record, bytes: item.record };
 }
 
+/** One key's heads as the call changes them; written once at the end if changed. */
+interface HeadSet {
+  entryKey: Uint8Array;
+  ids: Map<string, Uint8Array>;
+  dirty: boolean;
+}
+
 /** What the call has decided so far, over what the engine holds. */
 class IngestState {
   private readonly linked = new Map<string, VersionRecord>();
   private readonly pending = new Map<string, Parsed>();
   private readonly unpended = new Set<string>();
-  /** Heads per key (hex of the escaped prefix), loaded once, then kept here. */
-  private readonly heads = new Map<string, { prefix: Uint8Array; ids: Map<string, Uint8Array> }>();
+  /** Heads per key (hex of the heads entry's key), loaded once, then kept here. */
+  private readonly heads = new Map<string, HeadSet>();
   private readonly refs: ValueRefs;
   /** Waiting entries written in this call: missing parent hex -> children. */
   private readonly waiting = new Map<string, Parsed[]>();
@@ -208,12 +216,9 @@ class IngestState {
     for (let i = 0; i < invHlc.length; i++) invHlc[i] = 0xff - invHlc[i]!;
     this.b.put(concatKey(keyPrefixFor(NS_HISTORY, r.key), invHlc, p.id), new Uint8Array(0));
     const heads = await this.headsOf(r.key);
-    for (const parent of r.parents) {
-      const hex = bytesToHex(parent);
-      if (heads.ids.delete(hex)) this.b.delete(concatKey(heads.prefix, parent));
-    }
+    for (const parent of r.parents) heads.ids.delete(bytesToHex(parent));
     heads.ids.set(p.idHex, p.id);
-    this.b.put(concatKey(heads.prefix, p.id), new Uint8Array(0));
+    heads.dirty = true;
   }
 
   /** The held records waiting for `id`: from disk and from this call. */
@@ -234,17 +239,19 @@ class IngestState {
     return [...out.values()];
   }
 
-  private async headsOf(key: Uint8Array): Promise<{ prefix: Uint8Array; ids: Map<string, Uint8Array> }> { // A
-    const prefix = keyPrefixFor(NS_HEADS, key);
-    const k = bytesToHex(prefix);
+  /** Writes the heads of every key this call changed (one entry per key). */
+  writeHeads(): void { // A
+    for (const h of this.heads.values()) if (h.dirty) this.b.put(h.entryKey, encodeHeads([...h.ids.values()]));
+  }
+
+  private async headsOf(key: Uint8Array): Promise<HeadSet> { // A
+    const entryKey = keyPrefixFor(NS_HEADS, key);
+    const k = bytesToHex(entryKey);
     let h = this.heads.get(k);
     if (h === undefined) {
-      h = { prefix, ids: new Map() };
-      const end = prefixEnd(prefix);
-      for await (const [engineKey] of this.db.iterate(end === undefined ? { gte: prefix, values: false } : { gte: prefix, lt: end, values: false })) {
-        const id = engineKey.slice(prefix.length);
-        h.ids.set(bytesToHex(id), id);
-      }
+      h = { entryKey, ids: new Map(), dirty: false };
+      const value = await this.db.get(entryKey);
+      if (value !== undefined) for (const id of decodeHeads(value)) h.ids.set(bytesToHex(id), id);
       this.heads.set(k, h);
     }
     return h;

@@ -18,7 +18,12 @@ import { CorruptionError } from "../errors.ts";
 export const NS_META = 0x00;
 /** Version records by id: NS_VERSION, id (32 bytes) -> canonical record bytes. */
 export const NS_VERSION = 0x01;
-/** Current heads: NS_HEADS, esc(key), id (32 bytes) -> empty. */
+/**
+ * Current heads: NS_HEADS, esc(key) -> the head ids (32 bytes each, strictly
+ * ascending). One entry per key, overwritten by each write: a point read,
+ * whatever the key's history (an entry per head, deleted when superseded,
+ * would leave a tombstone per version for every later scan to skip).
+ */
 export const NS_HEADS = 0x02;
 /** History, newest first: NS_HISTORY, esc(key), inverted HLC (12 bytes), id -> empty. */
 export const NS_HISTORY = 0x03;
@@ -90,6 +95,39 @@ export function readEscapedKey(engineKey: Uint8Array, from: number): { key: Uint
     i += 2;
   }
   throw new CorruptionError(`versioned store key is not an escaped user key at byte ${i}`);
+}
+
+const ID_BYTES = 32;
+
+/** The value of a heads entry: the ids sorted ascending, duplicates dropped. */
+export function encodeHeads(ids: readonly Uint8Array[]): Uint8Array { // A
+  const sorted = [...ids].sort(compareIds);
+  const out = new Uint8Array(sorted.length * ID_BYTES);
+  let n = 0;
+  for (const id of sorted) {
+    if (id.length !== ID_BYTES) throw new CorruptionError(`a head id is ${ID_BYTES} bytes, got ${id.length}`);
+    if (n > 0 && compareIds(out.subarray((n - 1) * ID_BYTES, n * ID_BYTES), id) === 0) continue;
+    out.set(id, n * ID_BYTES);
+    n++;
+  }
+  return out.slice(0, n * ID_BYTES);
+}
+
+/** The ids of a heads entry; CorruptionError unless it is 1+ ids strictly ascending. */
+export function decodeHeads(value: Uint8Array): Uint8Array[] { // PA
+  if (value.length === 0 || value.length % ID_BYTES !== 0) throw new CorruptionError(`a heads entry of ${value.length} bytes is not a whole number of ${ID_BYTES}-byte ids`);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < value.length; at += ID_BYTES) {
+    const id = value.slice(at, at + ID_BYTES);
+    if (out.length > 0 && compareIds(out[out.length - 1]!, id) >= 0) throw new CorruptionError("a heads entry's ids are not strictly ascending");
+    out.push(id);
+  }
+  return out;
+}
+
+function compareIds(a: Uint8Array, b: Uint8Array): number { // A
+  for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return a.length - b.length;
 }
 
 /** The smallest engine key after every key that starts with `prefix` (for iterate's `lt`); undefined if none (all 0xFF). */

@@ -16,7 +16,7 @@ import { CorruptionError, InvalidArgumentError } from "../errors.ts";
 import type { DB } from "../engine/db.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { compareHlc, decodeHlc, encodeHlc, HLC_BYTES, type HlcTimestamp } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { concatKey, decodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, versionIdBytes, type VersionRecord } from "./record.ts";
 import { ValueRefs } from "./value-refs.ts";
 
@@ -73,8 +73,8 @@ export async function pruneAll(db: DB, policy: PrunePolicy, nowMs: number): Prom
 async function pruneKey(db: DB, key: Uint8Array, policy: PrunePolicy, nowMs: number, report: PruneReport): Promise<void> { // PA
   const history = await loadHistory(db, key);
   const heads = new Set<string>();
-  const headPrefix = keyPrefixFor(NS_HEADS, key);
-  for await (const [k] of db.iterate({ gte: headPrefix, lt: prefixEnd(headPrefix)!, values: false })) heads.add(bytesToHex(k.subarray(headPrefix.length)));
+  const headsValue = await db.get(keyPrefixFor(NS_HEADS, key));
+  if (headsValue !== undefined) for (const id of decodeHeads(headsValue)) heads.add(bytesToHex(id));
   const base = mergeBase(history, heads);
   const keep = (h: Hist, i: number): boolean => // A
     heads.has(h.hex) ||

@@ -28,7 +28,7 @@ import { systemRandom, type Random } from "../platform/random.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { decodeHlc, encodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { concatKey, decodeHeads, encodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
 import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
@@ -36,6 +36,9 @@ import { ValueRefs } from "./value-refs.ts";
 import { checkPolicy, pruneAll, type PrunePolicy, type PruneReport } from "./prune.ts";
 
 export type { PrunePolicy, PruneReport } from "./prune.ts";
+import { verifyStore, type StoreVerifyOptions, type StoreVerifyReport } from "./verify.ts";
+
+export type { StoreVerifyOptions, StoreVerifyReport } from "./verify.ts";
 
 export type { IngestItem, IngestReport } from "./ingest.ts";
 
@@ -289,6 +292,12 @@ export class Store {
     return h === undefined ? undefined : formatHlc(decodeHlc(h));
   }
 
+  /** Checks every record, value, reference count, link, head and history entry from one snapshot (verify.ts); damage is reported, not thrown. */
+  async verify(options?: StoreVerifyOptions): Promise<StoreVerifyReport> { // A
+    this.checkOpen();
+    return verifyStore(this.db, sha256, options);
+  }
+
   /** Every linked version as an ingest item (record bytes and value), in id order, from one snapshot, streamed. */
   async *records(): AsyncGenerator<IngestItem> { // A
     this.checkOpen();
@@ -333,9 +342,8 @@ export class Store {
     b.put(concatKey(Uint8Array.of(NS_VERSION), id), bytes);
     // One copy per distinct content: identical values in many versions share it (counted, for prune).
     if (value !== undefined) await new ValueRefs(this.db, b).add(valueHash, value);
-    const headPrefix = keyPrefixFor(NS_HEADS, key);
-    for (const h of heads) b.delete(concatKey(headPrefix, h.id));
-    b.put(concatKey(headPrefix, id), new Uint8Array(0));
+    // The new version supersedes every head: it is the only one now.
+    b.put(keyPrefixFor(NS_HEADS, key), encodeHeads([id]));
     b.put(concatKey(keyPrefixFor(NS_HISTORY, key), invertHlc(hlc), id), new Uint8Array(0));
     b.put(META_HLC, encodeHlc(hlc));
     await this.db.write(b);
@@ -344,12 +352,16 @@ export class Store {
 
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */
   private async headRecords(key: Uint8Array, snapshot: Snapshot | undefined): Promise<Array<{ id: Uint8Array; record: VersionRecord }>> { // A
-    const prefix = keyPrefixFor(NS_HEADS, key);
     const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
-    const opts = snapshot === undefined ? { ...prefixRange(prefix), values: false } : { ...prefixRange(prefix), snapshot, values: false };
-    for await (const [engineKey] of this.db.iterate(opts)) {
-      const id = engineKey.slice(prefix.length);
-      if (id.length !== ID_BYTES) throw new CorruptionError(`head entry of key ${keyText(key)} has a ${id.length}-byte id`);
+    const value = await this.db.get(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
+    if (value === undefined) return out;
+    let ids: Uint8Array[];
+    try {
+      ids = decodeHeads(value);
+    } catch (e) {
+      throw new CorruptionError(`heads of key ${keyText(key)}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    for (const id of ids) {
       const record = await this.recordOf(id, snapshot);
       if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
       out.push({ id, record });
