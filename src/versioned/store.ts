@@ -330,11 +330,13 @@ export class Store {
   }
 
   private async write(key: Uint8Array, value: Uint8Array | undefined): Promise<Version> { // PA
-    const heads = await this.headRecords(key, undefined);
+    // The parents are the heads' ids (stored sorted); their records need not be read.
+    const headsValue = await this.db.get(keyPrefixFor(NS_HEADS, key));
+    const parents = headsValue === undefined ? [] : decodeHeadsOf(key, headsValue);
     const hlc = this.hlc.now();
     const valueHash = value === undefined ? TOMBSTONE_VALUE_HASH : sha256(value);
     const record: VersionRecord = {
-      key, parents: heads.map((h) => h.id), hlc, node: this.nodeId, deleted: value === undefined, valueHash, valueSize: value?.length ?? 0,
+      key, parents, hlc, node: this.nodeId, deleted: value === undefined, valueHash, valueSize: value?.length ?? 0,
     };
     const bytes = encodeVersionRecord(record);
     const id = versionIdBytes(bytes, sha256);
@@ -347,7 +349,7 @@ export class Store {
     b.put(concatKey(keyPrefixFor(NS_HISTORY, key), invertHlc(hlc), id), new Uint8Array(0));
     b.put(META_HLC, encodeHlc(hlc));
     await this.db.write(b);
-    return recordToVersion(decodeVersionRecord(bytes), id);
+    return recordToVersion(record, id);
   }
 
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */
@@ -355,13 +357,7 @@ export class Store {
     const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
     const value = await this.db.get(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
     if (value === undefined) return out;
-    let ids: Uint8Array[];
-    try {
-      ids = decodeHeads(value);
-    } catch (e) {
-      throw new CorruptionError(`heads of key ${keyText(key)}: ${e instanceof Error ? e.message : String(e)}`);
-    }
-    for (const id of ids) {
+    for (const id of decodeHeadsOf(key, value)) {
       const record = await this.recordOf(id, snapshot);
       if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
       out.push({ id, record });
@@ -400,6 +396,15 @@ export class Store {
 
   private checkOpen(): void { // A
     if (this.closed) throw new ClosedError("store");
+  }
+}
+
+/** The ids of `key`'s heads entry; CorruptionError naming the key if malformed. */
+function decodeHeadsOf(key: Uint8Array, value: Uint8Array): Uint8Array[] { // A
+  try {
+    return decodeHeads(value);
+  } catch (e) {
+    throw new CorruptionError(`heads of key ${keyText(key)}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
 
