@@ -29,6 +29,7 @@ import type { LargeRun } from "./run-large.ts";
 import type { ChartFile } from "./report-large.ts";
 import { evaluateTargets, megabytes, targetsTable } from "./targets.ts";
 import type { TargetLine } from "./targets.ts";
+import { delegateToVersioned } from "./versioned-hook.ts";
 
 interface Flags extends CaseOptions {
   only: EngineName[];
@@ -51,6 +52,7 @@ const USAGE = `usage: npm run bench -- [flags]
   --batch N      puts per batch in the fills (default 1000)
   --only LIST    engines, comma-separated: ${ENGINE_NAMES.join(",")}
   --cases LIST   cases, comma-separated (default: all but memory): ${ALL_CASES.join(",")}
+                 (--cases versioned alone: the versioned store's benchmark, bench/versioned.ts, with its own flags)
                  (compact: each engine's full compaction after fillrandom, before the reopen
                  that readrandom/readseq use; the directory size is reported either way)
                  issue 4: bigvalues (10k puts of 64 KiB: MB/s, write amplification),
@@ -478,4 +480,4 @@ function pad(s: string, width: number, right = false): string { // A
   return right ? s.padStart(width) : s.padEnd(width);
 }
 
-await main();
+if (!(await delegateToVersioned(process.argv.slice(2)))) await main();

@@ -63,7 +63,8 @@ describe("bench/versioned.ts at a tiny size", () => {
     const r = runBench([...TINY, "--cases", "put,dedup", "--out", out, "--no-save"]);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toContain("put store x1");
-    expect(r.stdout).not.toContain("history of");
+    expect(r.stdout).not.toContain("iterated in");
+    expect(r.stdout).toContain("dedup 30 x 8 KiB");
     expect(existsSync(out)).toBe(false);
     const bad = runBench(["--versions", "0", "--no-save"]);
     expect(bad.status).toBe(2);
