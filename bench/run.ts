@@ -12,11 +12,10 @@
  * Figures on shared machines vary up to 2x between runs: compare engines
  * within one run and quote the ratios (see ../shared/MEASUREMENTS.md).
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { CASE_NAMES, collectGarbage, enableGc, KEY_BYTES, makeDataset, rssBytes, runEngine, VALUE_BYTES } from "./cases.ts";
 import type { CaseName, CaseOptions, DiskUsage, Flavour, Measurement, ShapeReport, Timing } from "./cases.ts";
 import { LARGE_CASE_NAMES } from "./cases-large.ts";
@@ -30,6 +29,7 @@ import type { ChartFile } from "./report-large.ts";
 import { evaluateTargets, megabytes, targetsTable } from "./targets.ts";
 import type { TargetLine } from "./targets.ts";
 import { delegateToVersioned } from "./versioned-hook.ts";
+import { fmtOps, repoRoot, runtimeName } from "./util.ts";
 
 interface Flags extends CaseOptions {
   only: EngineName[];
@@ -121,17 +121,18 @@ function setCases(f: Flags, names: readonly AnyCase[]): void { // A
   f.large.cases = new Set(names.filter((n): n is LargeCaseName => (LARGE_CASE_NAMES as readonly string[]).includes(n))); // A
 }
 
-function positiveInt(name: string, s: string): number { // A
-  const n = Number(s.replace(/[_,]/g, ""));
-  if (!Number.isSafeInteger(n) || n <= 0) usageError(`${name} must be a positive integer, got ${s}`);
-  return n;
-}
 
 function listOf<T extends string>(name: string, s: string, allowed: readonly T[]): T[] { // A
   const items = s.split(",").map((x) => x.trim()).filter((x) => x.length > 0); // A
   for (const x of items) if (!allowed.includes(x as T)) usageError(`${name}: unknown ${x} (known: ${allowed.join(", ")})`);
   if (items.length === 0) usageError(`${name} needs at least one item`);
   return items as T[];
+}
+
+function positiveInt(name: string, s: string): number { // A
+  const n = Number(s.replace(/[_,]/g, ""));
+  if (!Number.isSafeInteger(n) || n <= 0) usageError(`${name} must be a positive integer, got ${s}`);
+  return n;
 }
 
 function usageError(message: string | undefined): never { // A
@@ -406,22 +407,7 @@ function save(report: Report, flags: Flags, r: RunResult): void { // A
 
 // Small helpers.
 
-function repoRoot(): string { // A
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 8; depth++) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "ouroboros-db") return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
-function runtimeName(): string { // A
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
-  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
-  return `node ${process.version}`;
-}
 
 function commandLine(): string { // A
   const args = process.argv.slice(2).join(" ");
@@ -439,12 +425,6 @@ function processPeakRss(): number | undefined { // A
   }
 }
 
-function fmtOps(n: number): string { // A
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e5) return `${(n / 1e3).toFixed(0)}k`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return n.toFixed(0);
-}
 
 function fmtCell(m: Cell): string { // A
   return m === undefined ? "-" : fmtOps(m.opsPerSec);

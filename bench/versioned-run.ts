@@ -14,14 +14,14 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { dirname, join, relative } from "node:path";
+import { join, relative } from "node:path";
 import process from "node:process";
-import { fileURLToPath } from "node:url";
 import { enableGc } from "./cases.ts";
 import { megabytes, targetsTable } from "./targets.ts";
 import type { TargetLine, TargetStatus } from "./targets.ts";
 import { makeVersionedData, runDedup, runHistory, runPutGet, VALUE_BYTES, VERSIONED_CASES } from "./versioned-cases.ts";
 import type { DedupResult, HistoryResult, Throughput, VersionedCase, VersionedOptions } from "./versioned-cases.ts";
+import { fmtOps, repoRoot, runtimeName } from "./util.ts";
 
 interface Flags extends VersionedOptions {
   save: boolean;
@@ -81,6 +81,7 @@ function caseList(s: string): VersionedCase[] { // A
   if (items.length === 0) usageError("--cases needs at least one case");
   return items as VersionedCase[];
 }
+
 
 function positiveInt(name: string, s: string): number { // A
   const n = Number(s.replace(/[_,]/g, ""));
@@ -263,12 +264,6 @@ function notes(f: Flags, r: VersionedRun): string[] { // A
   ];
 }
 
-function fmtOps(n: number): string { // A
-  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
-  if (n >= 1e5) return `${(n / 1e3).toFixed(0)}k`;
-  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
-  return n.toFixed(0);
-}
 
 function textTable(rows: readonly string[][]): string { // A
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))); // A
@@ -280,15 +275,6 @@ function markdownTable(rows: readonly string[][]): string { // A
   return [`| ${rows[0]!.join(" | ")} |`, rule, ...rows.slice(1).map((r) => `| ${r.join(" | ")} |`)].join("\n"); // A
 }
 
-function repoRoot(): string { // A
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let depth = 0; depth < 8; depth++) {
-    const pkg = join(dir, "package.json");
-    if (existsSync(pkg) && (JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === "ouroboros-db") return dir;
-    dir = dirname(dir);
-  }
-  return process.cwd();
-}
 
 /** The commit the working tree is on (read from .git, no git process), or "?"; uncommitted changes are not detected. */
 function gitCommit(): string { // A
@@ -305,12 +291,6 @@ function gitCommit(): string { // A
   }
 }
 
-function runtimeName(): string { // A
-  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
-  if (g.Bun !== undefined) return `bun ${g.Bun.version}`;
-  if (g.Deno !== undefined) return `deno ${g.Deno.version.deno}`;
-  return `node ${process.version}`;
-}
 
 function commandText(): string { // A
   const args = process.argv.slice(2).join(" ");
