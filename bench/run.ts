@@ -12,7 +12,7 @@
  * Figures on shared machines vary up to 2x between runs: compare engines
  * within one run and quote the ratios (see ../shared/MEASUREMENTS.md).
  */
-import { mkdirSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, unlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join, relative } from "node:path";
 import process from "node:process";
