@@ -27,7 +27,7 @@ import type { WriteBatch } from "../engine/write-batch.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { compareHlc, decodeHlc, encodeHlc, type Hlc } from "./hlc.ts";
-import { concatKey, decodeHeads, encodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_PENDING, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
+import { concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, NS_HEADS, NS_HORIZON, NS_PENDING, NS_VERSION, NS_WAITING, prefixEnd } from "./keyspace.ts";
 import { ValueRefs } from "./value-refs.ts";
 import { decodeVersionRecord, versionIdBytes, type VersionRecord } from "./record.ts";
 
@@ -212,9 +212,7 @@ class IngestState {
     const r = p.record;
     this.linked.set(p.idHex, r);
     this.b.put(concatKey(Uint8Array.of(NS_VERSION), p.id), p.bytes);
-    const invHlc = encodeHlc(r.hlc);
-    for (let i = 0; i < invHlc.length; i++) invHlc[i] = 0xff - invHlc[i]!;
-    this.b.put(concatKey(keyPrefixFor(NS_HISTORY, r.key), invHlc, p.id), new Uint8Array(0));
+    this.b.put(historyKey(r.key, r.hlc, p.id), new Uint8Array(0));
     const heads = await this.headsOf(r.key);
     for (const parent of r.parents) heads.ids.delete(bytesToHex(parent));
     heads.ids.set(p.idHex, p.id);

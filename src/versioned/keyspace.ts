@@ -12,7 +12,9 @@
  * >= 0x01 (escaped as itself) or 0x00 0xFF, both above the terminator's
  * 0x00 0x01. Cost: one pass over the key; 2 bytes plus one per zero byte.
  */
+import { toHex } from "../encoding/bytes.ts";
 import { CorruptionError } from "../errors.ts";
+import { decodeHlc, encodeHlc, type HlcTimestamp } from "./hlc.ts";
 
 /** Namespaces (first byte of every engine key the store writes). */
 export const NS_META = 0x00;
@@ -98,6 +100,29 @@ export function readEscapedKey(engineKey: Uint8Array, from: number): { key: Uint
 }
 
 const ID_BYTES = 32;
+const KEY_TEXT_MAX = 64;
+
+/** The history entry of version `id` of `key`: NS_HISTORY, esc(key), the HLC with every byte inverted (ascending = newest first), id. */
+export function historyKey(key: Uint8Array, hlc: HlcTimestamp, id: Uint8Array): Uint8Array { // A
+  const inverted = encodeHlc(hlc);
+  for (let i = 0; i < inverted.length; i++) inverted[i] = 0xff - inverted[i]!;
+  return concatKey(keyPrefixFor(NS_HISTORY, key), inverted, id);
+}
+
+/** The timestamp of a history entry from its inverted bytes (CorruptionError if they do not decode). */
+export function historyHlc(inverted: Uint8Array): HlcTimestamp { // A
+  const raw = inverted.slice();
+  for (let i = 0; i < raw.length; i++) raw[i] = 0xff - raw[i]!;
+  return decodeHlc(raw);
+}
+
+/** A user key for messages: printable ASCII quoted, else 0x hex; long keys shortened. */
+export function keyText(k: Uint8Array): string { // A
+  const shown = k.subarray(0, KEY_TEXT_MAX);
+  const more = k.length > KEY_TEXT_MAX ? `... (${k.length} bytes)` : "";
+  const printable = shown.every((c) => c >= 0x20 && c < 0x7f); // A
+  return (printable ? JSON.stringify(String.fromCharCode(...shown)) : `0x${toHex(shown)}`) + more;
+}
 
 /** The value of a heads entry: the ids sorted ascending, duplicates dropped. */
 export function encodeHeads(ids: readonly Uint8Array[]): Uint8Array { // A

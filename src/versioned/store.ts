@@ -28,7 +28,7 @@ import { systemRandom, type Random } from "../platform/random.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { decodeHlc, encodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
-import { concatKey, decodeHeads, encodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
 import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
@@ -346,7 +346,7 @@ export class Store {
     if (value !== undefined) await new ValueRefs(this.db, b).add(valueHash, value);
     // The new version supersedes every head: it is the only one now.
     b.put(keyPrefixFor(NS_HEADS, key), encodeHeads([id]));
-    b.put(concatKey(keyPrefixFor(NS_HISTORY, key), invertHlc(hlc), id), new Uint8Array(0));
+    b.put(historyKey(key, hlc, id), new Uint8Array(0));
     b.put(META_HLC, encodeHlc(hlc));
     await this.db.write(b);
     return recordToVersion(record, id);
@@ -426,13 +426,6 @@ function compareVersions(a: { id: Uint8Array; record: VersionRecord }, b: { id: 
   return 0;
 }
 
-/** The 12-byte timestamp with every byte inverted: ascending engine order is newest first. */
-function invertHlc(ts: { ms: number; counter: number }): Uint8Array { // A
-  const b = encodeHlc(ts);
-  for (let i = 0; i < b.length; i++) b[i] = 0xff - b[i]!;
-  return b;
-}
-
 function prefixRange(prefix: Uint8Array): { gte: Uint8Array; lt?: Uint8Array } { // A
   const end = prefixEnd(prefix);
   return end === undefined ? { gte: prefix } : { gte: prefix, lt: end };
@@ -443,11 +436,4 @@ function storeKey(key: Uint8Array | string): Uint8Array { // A
   const k = toBytes(key, "key");
   if (k.length > STORE_MAX_KEY_BYTES) throw new InvalidArgumentError(`key of ${k.length} bytes exceeds the store's maximum of ${STORE_MAX_KEY_BYTES} bytes`);
   return k;
-}
-
-
-/** A key for messages: printable ASCII as is, else hex. */
-function keyText(k: Uint8Array): string { // A
-  const printable = k.every((c) => c >= 0x20 && c < 0x7f);
-  return printable ? JSON.stringify(String.fromCharCode(...k)) : `0x${bytesToHex(k)}`;
 }

@@ -23,12 +23,11 @@
 import { compareBytes, equalBytes, toHex } from "../encoding/bytes.ts";
 import { CorruptionError } from "../errors.ts";
 import type { DBIterator } from "../engine/db-iterator.ts";
-import { compareHlc, decodeHlc, formatHlc, HLC_BYTES } from "./hlc.ts";
-import { decodeHeads, NS_HEADS, NS_HISTORY, readEscapedKey } from "./keyspace.ts";
+import { compareHlc, formatHlc, HLC_BYTES } from "./hlc.ts";
+import { decodeHeads, historyHlc, keyText, NS_HEADS, NS_HISTORY, readEscapedKey } from "./keyspace.ts";
 import { RECORD_HASH_BYTES, type HlcTimestamp, type VersionRecord } from "./record.ts";
 import type { StoreVerifier } from "./verify.ts";
 
-const KEY_TEXT_MAX = 64;
 
 /** One entry of a keyed namespace: the escaped key (with terminator), the user key, what follows, and the value (if read). */
 interface KeyedEntry {
@@ -165,11 +164,9 @@ async function historyEntry(v: StoreVerifier, walk: KeyWalk, suffix: Uint8Array)
     return;
   }
   const id = suffix.slice(HLC_BYTES);
-  const raw = suffix.slice(0, HLC_BYTES);
-  for (let i = 0; i < raw.length; i++) raw[i] = 0xff - raw[i]!;
   let entryHlc: HlcTimestamp;
   try {
-    entryHlc = decodeHlc(raw);
+    entryHlc = historyHlc(suffix.subarray(0, HLC_BYTES));
   } catch (e) {
     if (!(e instanceof CorruptionError)) throw e;
     v.problem("history-hlc", `${where(walk.key, id)}: the history entry's timestamp is unreadable (${e.message})`);
@@ -247,13 +244,6 @@ async function unreachedHeads(v: StoreVerifier, walk: KeyWalk): Promise<void> { 
   }
 }
 
-/** A user key for messages: printable ASCII quoted, else 0x hex; long keys shortened. */
-export function keyText(k: Uint8Array): string { // A
-  const shown = k.subarray(0, KEY_TEXT_MAX);
-  const more = k.length > KEY_TEXT_MAX ? `... (${k.length} bytes)` : "";
-  const printable = shown.every((c) => c >= 0x20 && c < 0x7f); // A
-  return (printable ? JSON.stringify(String.fromCharCode(...shown)) : `0x${toHex(shown)}`) + more;
-}
 
 /** "key K version ID" (the key omitted when unknown). */
 export function where(key: Uint8Array | undefined, id: Uint8Array): string { // A

@@ -40,10 +40,10 @@ import { CorruptionError, InvalidArgumentError } from "../errors.ts";
 import type { DB } from "../engine/db.ts";
 import type { Snapshot } from "../engine/snapshot.ts";
 import { equalBytes, toHex } from "../encoding/bytes.ts";
-import { compareHlc, decodeHlc, encodeHlc, formatHlc, HLC_BYTES } from "./hlc.ts";
-import { concatKey, keyPrefixFor, NS_HISTORY, NS_HORIZON, NS_META, NS_PENDING, NS_VALUE, NS_VALUE_REFS, NS_VERSION, NS_WAITING, readEscapedKey } from "./keyspace.ts";
+import { compareHlc, decodeHlc, formatHlc, HLC_BYTES } from "./hlc.ts";
+import { concatKey, historyKey, keyPrefixFor, keyText, NS_HISTORY, NS_HORIZON, NS_META, NS_PENDING, NS_VALUE, NS_VALUE_REFS, NS_VERSION, NS_WAITING, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, RECORD_HASH_BYTES, versionIdBytes, type HlcTimestamp, type VersionRecord } from "./record.ts";
-import { keyText, verifyKeys, where } from "./verify-keys.ts";
+import { verifyKeys, where } from "./verify-keys.ts";
 import { verifyValueRefs } from "./verify-refs.ts";
 
 /** SHA-256 as the platform gives it (src/platform/sha256.ts). */
@@ -315,8 +315,8 @@ export class StoreVerifier {
       this.newestOwn = { hlc: record.hlc, id, key: record.key };
     }
     if (!record.deleted) await this.checkRecordValue(record, id);
-    const historyKey = concatKey(keyPrefixFor(NS_HISTORY, record.key), invertedHlc(record.hlc), id);
-    const entry = await this.get(historyKey, `history entry of ${where(record.key, id)}`);
+    const historyEntry = historyKey(record.key, record.hlc, id);
+    const entry = await this.get(historyEntry, `history entry of ${where(record.key, id)}`);
     if (entry === undefined) this.problem("history-missing", `${where(record.key, id)}: the version has no history entry`);
   }
 
@@ -405,11 +405,4 @@ export class StoreVerifier {
       this.problem("waiting-stale", `${where(record.key, child)}: still waits for parent ${toHex(parent)}, which is linked`);
     }
   }
-}
-
-/** The 12-byte HLC with every byte inverted, as history keys hold it (ascending = newest first). */
-export function invertedHlc(t: HlcTimestamp): Uint8Array { // A
-  const b = encodeHlc(t);
-  for (let i = 0; i < b.length; i++) b[i] = 0xff - b[i]!;
-  return b;
 }

@@ -11,9 +11,9 @@ import { CorruptionError, MemFileSystem, SeededRandom, VirtualClock, openDB, ope
 import type { DB } from "../../src/engine/db.ts";
 import { sha256 } from "../../src/platform/sha256.ts";
 import { encodeHlc, parseHlc } from "../../src/versioned/hlc.ts";
-import { concatKey, decodeHeads, encodeHeads, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_PENDING, NS_VALUE, NS_VALUE_REFS, NS_VERSION, NS_WAITING } from "../../src/versioned/keyspace.ts";
+import { concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, NS_HEADS, NS_HISTORY, NS_PENDING, NS_VALUE, NS_VALUE_REFS, NS_VERSION, NS_WAITING } from "../../src/versioned/keyspace.ts";
 import { encodeVersionRecord, versionIdBytes, type VersionRecord } from "../../src/versioned/record.ts";
-import { invertedHlc, verifyStore, type StoreVerifyOptions, type StoreVerifyReport } from "../../src/versioned/verify.ts";
+import { verifyStore, type StoreVerifyOptions, type StoreVerifyReport } from "../../src/versioned/verify.ts";
 
 const enc = new TextEncoder();
 const hexBytes = (h: string): Uint8Array => Uint8Array.from(h.match(/../g)!, (x) => parseInt(x, 16));
@@ -40,8 +40,7 @@ async function editHeads(db: DB, key: Uint8Array, add: Uint8Array[], drop: Uint8
   if (ids.length === 0) await db.delete(headsKey(key));
   else await db.put(headsKey(key), encodeHeads(ids));
 }
-const histKey = (key: Uint8Array, hlc: { ms: number; counter: number }, id: Uint8Array): Uint8Array =>
-  concatKey(keyPrefixFor(NS_HISTORY, key), invertedHlc(hlc), id);
+const histKey = (key: Uint8Array, hlc: { ms: number; counter: number }, id: Uint8Array): Uint8Array => historyKey(key, hlc, id);
 const histKeyOf = (v: Version): Uint8Array => histKey(v.key, parseHlc(v.hlc), hexBytes(v.id));
 
 const KEYS: Array<string | Uint8Array> = ["k0", "k1", "k2", "k3", "k4", "", Uint8Array.of(0, 255, 0, 1), "k3\u0000x"];
