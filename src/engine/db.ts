@@ -397,6 +397,8 @@ export class DB {
   private afterBackgroundJob(): void { // A
     const gc = this.gc;
     if (gc === undefined || this.closing !== undefined || this.closed || this.gcRun !== undefined) return;
+    // Nothing to collect or delete (a database without large values): no exclusive step per flush.
+    if (this.tree.values!.fileCount === 0 && gc.waiting === 0) return;
     const report = emptyGcReport();
     const auto = this.options.valueLogGc === "auto";
     this.gcRun = (async () => { // A

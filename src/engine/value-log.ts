@@ -87,6 +87,11 @@ export class ValueLog {
     return this.cfg.threshold;
   }
 
+  /** How many value-log files are on disk. */
+  get fileCount(): number { // A
+    return this.present.size;
+  }
+
   /** Numbers of the value-log files on disk, ascending. */
   get fileNumbers(): number[] { // A
     return [...this.present].sort((a, b) => a - b); // A
