@@ -15,7 +15,11 @@
  *   without children whatever the arrival order;
  * - a record with a missing parent is held (NS_PENDING) with one NS_WAITING
  *   entry per missing parent; linking a record links every held record
- *   that was waiting only for it, transitively.
+ *   that was waiting only for it, transitively;
+ * - a record at or before its key's prune horizon is skipped (history
+ *   removed here on purpose), and what waited for it stops waiting for
+ *   it: a held record is linked once none of its waiting entries remain, so
+ *   a parent pruned here cannot keep its child held for good.
  * So the same set of records, in any order and with duplicates, gives the
  * same state.
  *
@@ -82,9 +86,11 @@ export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: 
     }
     if (await s.belowHorizon(p.record)) {
       report.pruned++;
+      // It will never be linked here, so nothing may wait for it: release its waiters.
+      report.linked += await s.releaseWaitersOf(p.id);
       continue;
     }
-    if (!p.record.deleted) await s.putValue(p.record.valueHash, items[i]!.value!);
+    if (!p.record.deleted) s.putValue(p.record.valueHash, items[i]!.value!);
     const missing = await s.missingParents(p.record);
     if (missing.length > 0) {
       s.hold(p, missing);
@@ -140,6 +146,8 @@ class IngestState {
   private readonly refs: ValueRefs;
   /** Waiting entries written in this call: missing parent hex -> children. */
   private readonly waiting = new Map<string, Parsed[]>();
+  /** Waiting entries this call deleted: parent hex + child hex. */
+  private readonly waitingDeleted = new Set<string>();
   released = 0;
 
   constructor(private readonly db: DB, private readonly b: WriteBatch) { // A
@@ -160,8 +168,8 @@ class IngestState {
   }
 
   /** The value of a record entering the store (linked or held): one more reference. */
-  putValue(hash: Uint8Array, value: Uint8Array): Promise<void> { // A
-    return this.refs.add(hash, value);
+  putValue(hash: Uint8Array, value: Uint8Array): void { // A
+    this.refs.add(hash, value);
   }
 
   async missingParents(r: VersionRecord): Promise<Uint8Array[]> { // A
@@ -195,17 +203,44 @@ class IngestState {
       if (this.linked.has(cur.idHex)) continue;
       await this.link(cur);
       n++;
-      for (const child of await this.waitingFor(cur.id)) {
-        this.b.delete(concatKey(Uint8Array.of(NS_WAITING), cur.id, child.id));
-        if ((await this.missingParents(child.record)).length === 0) {
-          this.b.delete(concatKey(Uint8Array.of(NS_PENDING), child.id));
-          this.unpended.add(child.idHex);
-          if (this.pending.has(child.idHex)) this.released++;
-          queue.push(child);
-        }
-      }
+      for (const child of await this.stopWaiting(cur.id)) queue.push(child);
     }
     return n;
+  }
+
+  /** `id` will not be linked (pruned here): its waiters stop waiting for it, and those left waiting for nothing are linked. */
+  async releaseWaitersOf(id: Uint8Array): Promise<number> { // A
+    const free = await this.stopWaiting(id);
+    let n = 0;
+    for (const child of free) n += await this.linkWithWaiting(child);
+    return n;
+  }
+
+  /** Deletes every waiting entry for `id`; returns the held records that now wait for nothing (no longer held). */
+  private async stopWaiting(id: Uint8Array): Promise<Parsed[]> { // PA
+    const free: Parsed[] = [];
+    const idHex = bytesToHex(id);
+    for (const child of await this.waitingFor(id)) {
+      this.b.delete(concatKey(Uint8Array.of(NS_WAITING), id, child.id));
+      this.waitingDeleted.add(idHex + child.idHex);
+      if (await this.stillWaiting(child)) continue;
+      this.b.delete(concatKey(Uint8Array.of(NS_PENDING), child.id));
+      this.unpended.add(child.idHex);
+      if (this.pending.has(child.idHex)) this.released++;
+      free.push(child);
+    }
+    return free;
+  }
+
+  /** Whether a held record still has a waiting entry (one per parent it was held for, deleted as each arrives or is pruned). */
+  private async stillWaiting(child: Parsed): Promise<boolean> { // A
+    for (const parent of child.record.parents) {
+      const parentHex = bytesToHex(parent);
+      if (this.linked.has(parentHex) || this.waitingDeleted.has(parentHex + child.idHex)) continue;
+      if ((this.waiting.get(parentHex) ?? []).some((c) => c.idHex === child.idHex)) return true; // A
+      if ((await this.db.get(concatKey(Uint8Array.of(NS_WAITING), parent, child.id))) !== undefined) return true;
+    }
+    return false;
   }
 
   private async link(p: Parsed): Promise<void> { // PA
@@ -222,12 +257,13 @@ class IngestState {
   /** The held records waiting for `id`: from disk and from this call. */
   private async waitingFor(id: Uint8Array): Promise<Parsed[]> { // A
     const out = new Map<string, Parsed>();
-    for (const p of this.waiting.get(bytesToHex(id)) ?? []) out.set(p.idHex, p);
+    const idHex = bytesToHex(id);
+    for (const p of this.waiting.get(idHex) ?? []) if (!this.waitingDeleted.has(idHex + p.idHex)) out.set(p.idHex, p);
     const prefix = concatKey(Uint8Array.of(NS_WAITING), id);
     for await (const [k] of this.db.iterate({ gte: prefix, lt: prefixEnd(prefix)!, values: false })) {
       const childId = k.slice(prefix.length);
       const hex = bytesToHex(childId);
-      if (out.has(hex) || this.unpended.has(hex)) continue;
+      if (out.has(hex) || this.unpended.has(hex) || this.waitingDeleted.has(idHex + hex)) continue;
       const bytes = await this.db.get(concatKey(Uint8Array.of(NS_PENDING), childId));
       if (bytes === undefined) throw new CorruptionError(`waiting entry names held version ${hex}, which is missing`);
       const record = decodeVersionRecord(bytes, { what: `held version ${hex}` });

@@ -150,7 +150,8 @@ export function decodeHeads(value: Uint8Array): Uint8Array[] { // PA
   return out;
 }
 
-function compareIds(a: Uint8Array, b: Uint8Array): number { // A
+/** Unsigned bytewise order of ids (the order of a heads entry). */
+export function compareIds(a: Uint8Array, b: Uint8Array): number { // A
   for (let i = 0; i < a.length && i < b.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
   return a.length - b.length;
 }

@@ -92,7 +92,7 @@ async function pruneKey(db: DB, key: Uint8Array, policy: PrunePolicy, nowMs: num
     }
     b.delete(concatKey(Uint8Array.of(NS_VERSION), h.id));
     b.delete(h.historyKey);
-    if (!h.record.deleted) await refs.remove(h.record.valueHash);
+    if (!h.record.deleted) refs.remove(h.record.valueHash);
     report.versionsRemoved++;
     if (newestRemoved === undefined || compareHlc(h.record.hlc, newestRemoved) > 0) newestRemoved = h.record.hlc;
   }

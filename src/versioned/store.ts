@@ -5,18 +5,22 @@
  *
  * A put reads the key's heads, makes a version record whose parents are
  * those heads (hybrid logical clock, node id, value hash and size), and
- * writes in one batch: the record under its id, the value under its hash
- * (once per distinct content), the new head in place of its parents, a
- * history entry, and the clock's high-water mark. Writes go one at a time
- * (a chain of promises), so two puts of one key never read the same heads.
+ * writes: the record under its id, the value under its hash (once per
+ * distinct content), the new head in place of its parents, a history
+ * entry, and the clock's high-water mark. Writes go through one lane
+ * (writer.ts), so two puts of one key never read the same heads; puts made
+ * while a write is under way share the next engine batch.
  *
  * Every read checks what it reads: a record must hash to its id, a value
  * to its hash; otherwise CorruptionError naming the key and the version.
+ * Point reads (get, entry, heads, version) make their engine reads
+ * synchronously, in one turn, so no write can land between them: they see
+ * one moment without the cost of a snapshot. Streams (history, keys,
+ * records) read across turns and hold a snapshot.
  *
- * Cost sketch: a put is a prefix scan of the key's heads (usually one), a
- * SHA-256 of the value (native: ~1.4 GB/s) and of the record (~100 bytes),
- * a point get (does the value exist?) and one engine batch of 4-6 entries;
- * a get is a heads scan, a record read and a value read.
+ * Cost sketch: a get is three synchronous engine gets (heads, record,
+ * value) and two SHA-256 (the ~100-byte record and the value: native
+ * ~1.4 GB/s); a put is sketched in writer.ts.
  */
 import { ClosedError, CorruptionError, InvalidArgumentError } from "../errors.ts";
 import { openDB, type DB } from "../engine/db.ts";
@@ -27,12 +31,12 @@ import { SystemClock, type Clock } from "../platform/clock.ts";
 import { systemRandom, type Random } from "../platform/random.ts";
 import { equalBytes } from "../encoding/bytes.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
-import { decodeHlc, encodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
-import { concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
-import { decodeVersionRecord, encodeVersionRecord, nodeIdBytes, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
+import { decodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
+import { concatKey, decodeHeads, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { decodeVersionRecord, nodeIdBytes, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
 import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
-import { ValueRefs } from "./value-refs.ts";
+import { StoreWriter } from "./writer.ts";
 import { checkPolicy, pruneAll, type PrunePolicy, type PruneReport } from "./prune.ts";
 
 export type { PrunePolicy, PruneReport } from "./prune.ts";
@@ -112,7 +116,7 @@ async function loadNodeId(db: DB, given: string | undefined, random: Random): Pr
 }
 
 export class Store {
-  private writes: Promise<unknown> = Promise.resolve();
+  private readonly writer: StoreWriter;
   private closed = false;
 
   /** Use `openStore`. */
@@ -122,14 +126,17 @@ export class Store {
     private readonly hlc: Hlc,
     private readonly clock: Clock,
     private readonly retention: PrunePolicy | undefined,
-  ) {}
+  ) {
+    this.writer = new StoreWriter(db, hlc, nodeId, META_HLC);
+  }
 
   /** Writes a new version of `key` whose parents are the current heads. */
   put(key: Uint8Array | string, value: Uint8Array | string): Promise<Version> { // A
     try {
       const k = storeKey(key);
       const v = toBytes(value, "value");
-      return this.serial(() => this.write(k, v)); // A
+      this.checkOpen();
+      return this.writer.write(k, v);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -139,7 +146,8 @@ export class Store {
   delete(key: Uint8Array | string): Promise<Version> { // A
     try {
       const k = storeKey(key);
-      return this.serial(() => this.write(k, undefined)); // A
+      this.checkOpen();
+      return this.writer.write(k, undefined);
     } catch (e) {
       return Promise.reject(e);
     }
@@ -147,40 +155,41 @@ export class Store {
 
   /** The current value: the head with the greatest (hlc, id), or undefined if that head is a tombstone or there is none. */
   async get(key: Uint8Array | string): Promise<Uint8Array | undefined> { // A
-    const e = await this.entry(key);
-    return e?.value;
+    const k = toBytes(key, "key");
+    this.checkOpen();
+    const win = this.headRecords(k, undefined)[0];
+    return win === undefined || win.record.deleted ? undefined : this.valueOf(win.record, win.id, undefined);
   }
 
   /** The winning head with its value, and the other heads as conflicts; undefined for a key never written. */
   async entry(key: Uint8Array | string): Promise<Entry | undefined> { // A
     const k = toBytes(key, "key");
-    return this.reading(async (snapshot) => { // A
-      const heads = await this.headRecords(k, snapshot);
-      if (heads.length === 0) return undefined;
-      const [win, ...rest] = heads;
-      const value = win!.record.deleted ? undefined : await this.valueOf(win!.record, win!.id, snapshot);
-      const entry: Entry = { version: recordToVersion(win!.record, win!.id), conflicts: rest.map((h) => recordToVersion(h.record, h.id)) }; // A
-      if (value !== undefined) entry.value = value;
-      return entry;
-    });
+    this.checkOpen();
+    const heads = this.headRecords(k, undefined);
+    if (heads.length === 0) return undefined;
+    const [win, ...rest] = heads;
+    const value = win!.record.deleted ? undefined : this.valueOf(win!.record, win!.id, undefined);
+    const entry: Entry = { version: recordToVersion(win!.record, win!.id), conflicts: rest.map((h) => recordToVersion(h.record, h.id)) }; // A
+    if (value !== undefined) entry.value = value;
+    return entry;
   }
 
   /** The key's heads, winner first (greatest (hlc, id)). */
   async heads(key: Uint8Array | string): Promise<Version[]> { // A
     const k = toBytes(key, "key");
-    return this.reading(async (snapshot) => (await this.headRecords(k, snapshot)).map((h) => recordToVersion(h.record, h.id))); // A
+    this.checkOpen();
+    return this.headRecords(k, undefined).map((h) => recordToVersion(h.record, h.id)); // A
   }
 
   /** The version with id `id` (64 hex digits) and its value, or undefined. */
   async version(id: string): Promise<{ version: Version; value?: Uint8Array } | undefined> { // A
     const idBytes = hashFromHex(id);
-    return this.reading(async (snapshot) => { // A
-      const record = await this.recordOf(idBytes, snapshot);
-      if (record === undefined) return undefined;
-      const out: { version: Version; value?: Uint8Array } = { version: recordToVersion(record, idBytes) };
-      if (!record.deleted) out.value = await this.valueOf(record, idBytes, snapshot);
-      return out;
-    });
+    this.checkOpen();
+    const record = this.recordOf(idBytes, undefined);
+    if (record === undefined) return undefined;
+    const out: { version: Version; value?: Uint8Array } = { version: recordToVersion(record, idBytes) };
+    if (!record.deleted) out.value = this.valueOf(record, idBytes, undefined);
+    return out;
   }
 
   /**
@@ -201,7 +210,7 @@ export class Store {
         if (n >= limit) break;
         const id = engineKey.slice(prefix.length + HLC_BYTES);
         if (id.length !== ID_BYTES) throw new CorruptionError(`history entry of key ${keyText(k)} has a ${id.length}-byte id`);
-        const record = await this.recordOf(id, snapshot);
+        const record = this.recordOf(id, snapshot);
         if (record === undefined) throw new CorruptionError(`history of key ${keyText(k)} names version ${bytesToHex(id)}, which is missing`);
         n++;
         yield recordToVersion(record, id);
@@ -249,7 +258,7 @@ export class Store {
         const { key } = readEscapedKey(engineKey, 1);
         if (last !== undefined && equalBytes(last, key)) continue;
         last = key;
-        const heads = await this.headRecords(key, snapshot);
+        const heads = this.headRecords(key, snapshot);
         if (heads.length > 0 && !heads[0]!.record.deleted) yield key;
       }
     } finally {
@@ -264,7 +273,8 @@ export class Store {
    * linked when they come. One atomic batch (ingest.ts).
    */
   applyVersions(items: readonly IngestItem[]): Promise<IngestReport> { // A
-    return this.serial(async () => { // A
+    if (this.closed) return Promise.reject(new ClosedError("store"));
+    return this.writer.exclusive(async () => { // A
       const b = this.db.batch();
       const report = await ingest(this.db, this.hlc, items, b, META_HLC);
       if (b.length > 0) await this.db.write(b);
@@ -279,7 +289,8 @@ export class Store {
   prune(policy?: PrunePolicy): Promise<PruneReport> { // A
     try {
       const p = checkPolicy(policy ?? this.retention);
-      return this.serial(() => pruneAll(this.db, p, this.clock.nowMs())); // A
+      this.checkOpen();
+      return this.writer.exclusive(() => pruneAll(this.db, p, this.clock.nowMs())); // A
     } catch (e) {
       return Promise.reject(e);
     }
@@ -307,7 +318,7 @@ export class Store {
         const id = engineKey.slice(1);
         const record = checkedRecord(id, bytes);
         const idHex = bytesToHex(id);
-        yield record.deleted ? { record: bytes, id: idHex } : { record: bytes, id: idHex, value: await this.valueOf(record, id, snapshot) };
+        yield record.deleted ? { record: bytes, id: idHex } : { record: bytes, id: idHex, value: this.valueOf(record, id, snapshot) };
       }
     } finally {
       snapshot.release();
@@ -317,81 +328,39 @@ export class Store {
   async close(): Promise<void> { // A
     if (this.closed) return;
     this.closed = true;
-    await this.writes.catch(() => undefined);
+    await this.writer.idle();
     await this.db.close();
   }
 
-  /** Runs writes one at a time, in call order; a failed one does not stop the next. */
-  private serial<T>(task: () => Promise<T>): Promise<T> { // A
-    if (this.closed) return Promise.reject(new ClosedError("store"));
-    const run = this.writes.then(task, task);
-    this.writes = run.catch(() => undefined);
-    return run;
-  }
-
-  private async write(key: Uint8Array, value: Uint8Array | undefined): Promise<Version> { // PA
-    // The parents are the heads' ids (stored sorted); their records need not be read.
-    const headsValue = await this.db.get(keyPrefixFor(NS_HEADS, key));
-    const parents = headsValue === undefined ? [] : decodeHeadsOf(key, headsValue);
-    const hlc = this.hlc.now();
-    const valueHash = value === undefined ? TOMBSTONE_VALUE_HASH : sha256(value);
-    const record: VersionRecord = {
-      key, parents, hlc, node: this.nodeId, deleted: value === undefined, valueHash, valueSize: value?.length ?? 0,
-    };
-    const bytes = encodeVersionRecord(record);
-    const id = versionIdBytes(bytes, sha256);
-    const b = this.db.batch();
-    b.put(concatKey(Uint8Array.of(NS_VERSION), id), bytes);
-    // One copy per distinct content: identical values in many versions share it (counted, for prune).
-    if (value !== undefined) await new ValueRefs(this.db, b).add(valueHash, value);
-    // The new version supersedes every head: it is the only one now.
-    b.put(keyPrefixFor(NS_HEADS, key), encodeHeads([id]));
-    b.put(historyKey(key, hlc, id), new Uint8Array(0));
-    b.put(META_HLC, encodeHlc(hlc));
-    await this.db.write(b);
-    return recordToVersion(record, id);
-  }
-
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */
-  private async headRecords(key: Uint8Array, snapshot: Snapshot | undefined): Promise<Array<{ id: Uint8Array; record: VersionRecord }>> { // A
+  private headRecords(key: Uint8Array, snapshot: Snapshot | undefined): Array<{ id: Uint8Array; record: VersionRecord }> { // A
     const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
-    const value = await this.db.get(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
+    const value = this.db.getSync(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
     if (value === undefined) return out;
     for (const id of decodeHeadsOf(key, value)) {
-      const record = await this.recordOf(id, snapshot);
+      const record = this.recordOf(id, snapshot);
       if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
       out.push({ id, record });
     }
-    out.sort((a, b) => compareVersions(b, a)); // A
+    if (out.length > 1) out.sort((a, b) => compareVersions(b, a)); // A
     return out;
   }
 
   /** The record stored under `id`, checked to hash to it; undefined if absent. */
-  private async recordOf(id: Uint8Array, snapshot: Snapshot | undefined): Promise<VersionRecord | undefined> { // PA
-    const bytes = await this.db.get(concatKey(Uint8Array.of(NS_VERSION), id), snapshot === undefined ? undefined : { snapshot });
+  private recordOf(id: Uint8Array, snapshot: Snapshot | undefined): VersionRecord | undefined { // PA
+    const bytes = this.db.getSync(concatKey(Uint8Array.of(NS_VERSION), id), snapshot === undefined ? undefined : { snapshot });
     return bytes === undefined ? undefined : checkedRecord(id, bytes);
   }
 
   /** The value a record names, checked against its hash. */
-  private async valueOf(record: VersionRecord, id: Uint8Array, snapshot: Snapshot | undefined): Promise<Uint8Array> { // PA
-    const value = await this.db.get(concatKey(Uint8Array.of(NS_VALUE), record.valueHash), snapshot === undefined ? undefined : { snapshot });
-    const where = `value of version ${bytesToHex(id)} of key ${keyText(record.key)}`;
-    if (value === undefined) throw new CorruptionError(`${where} is missing`);
+  private valueOf(record: VersionRecord, id: Uint8Array, snapshot: Snapshot | undefined): Uint8Array { // PA
+    const value = this.db.getSync(concatKey(Uint8Array.of(NS_VALUE), record.valueHash), snapshot === undefined ? undefined : { snapshot });
+    const where = (): string => `value of version ${bytesToHex(id)} of key ${keyText(record.key)}`; // A
+    if (value === undefined) throw new CorruptionError(`${where()} is missing`);
     if (value.length !== record.valueSize || !equalBytes(sha256(value), record.valueHash)) {
-      throw new CorruptionError(`${where} does not match its hash`);
+      throw new CorruptionError(`${where()} does not match its hash`);
     }
     return value;
-  }
-
-  /** Runs `read` against one snapshot (so it never sees half a write), released after. */
-  private async reading<T>(read: (snapshot: Snapshot) => Promise<T>): Promise<T> { // A
-    this.checkOpen();
-    const snapshot = this.db.snapshot();
-    try {
-      return await read(snapshot);
-    } finally {
-      snapshot.release();
-    }
   }
 
   private checkOpen(): void { // A
@@ -410,11 +379,16 @@ function decodeHeadsOf(key: Uint8Array, value: Uint8Array): Uint8Array[] { // A
 
 /** The record `bytes` stored under `id`, decoded and checked to hash to it; CorruptionError naming key and id otherwise. */
 function checkedRecord(id: Uint8Array, bytes: Uint8Array): VersionRecord { // PA
-  const what = `version ${bytesToHex(id)}`;
-  const record = decodeVersionRecord(bytes, { what });
-  if (!equalBytes(versionIdBytes(bytes, sha256), id)) {
-    throw new CorruptionError(`${what} of key ${keyText(record.key)}: the record does not hash to its id`);
+  // The hash first: on the hot path the error's name (64 hex digits) is never built.
+  const hashOk = equalBytes(versionIdBytes(bytes, sha256), id);
+  const what = (): string => `version ${bytesToHex(id)}`; // A
+  let record: VersionRecord;
+  try {
+    record = decodeVersionRecord(bytes);
+  } catch {
+    record = decodeVersionRecord(bytes, { what: what() }); // throws the same problem, named
   }
+  if (!hashOk) throw new CorruptionError(`${what()} of key ${keyText(record.key)}: the record does not hash to its id`);
   return record;
 }
 

@@ -5,7 +5,9 @@
  * the same batch as the versions that cause it. Counts changed earlier in
  * the batch are kept here, so one batch may touch a value many times.
  *
- * Cost: one point get per value the first time a batch touches it.
+ * Cost: one synchronous point get per value the first time a batch touches
+ * it (callers run one writer at a time, so nothing changes the counts
+ * between the read and the batch's commit).
  */
 import { CorruptionError } from "../errors.ts";
 import type { DB } from "../engine/db.ts";
@@ -24,16 +26,16 @@ export class ValueRefs {
   constructor(private readonly db: DB, private readonly b: WriteBatch) {} // A
 
   /** One more version uses the value `hash`; `value` is stored if it was not. */
-  async add(hash: Uint8Array, value: Uint8Array): Promise<void> { // A
-    const n = await this.count(hash);
+  add(hash: Uint8Array, value: Uint8Array): void { // A
+    const n = this.count(hash);
     if (n >= COUNT_MAX) throw new CorruptionError(`value ${bytesToHex(hash)} is used by more than ${COUNT_MAX} versions`);
     if (n === 0) this.b.put(concatKey(Uint8Array.of(NS_VALUE), hash), value);
     this.set(hash, n + 1);
   }
 
   /** One version fewer uses the value `hash`; at 0 the value is deleted. */
-  async remove(hash: Uint8Array): Promise<void> { // A
-    const n = await this.count(hash);
+  remove(hash: Uint8Array): void { // A
+    const n = this.count(hash);
     if (n === 0) throw new CorruptionError(`value ${bytesToHex(hash)} has no reference to remove`);
     if (n === 1) {
       this.b.delete(concatKey(Uint8Array.of(NS_VALUE), hash));
@@ -54,10 +56,11 @@ export class ValueRefs {
     this.b.put(key, c);
   }
 
-  private async count(hash: Uint8Array): Promise<number> { // PA
+  /** Throws (changing nothing) on a malformed count, so add/remove leave the batch as it was. */
+  private count(hash: Uint8Array): number { // PA
     const cached = this.counts.get(bytesToHex(hash));
     if (cached !== undefined) return cached;
-    const c = await this.db.get(concatKey(Uint8Array.of(NS_VALUE_REFS), hash));
+    const c = this.db.getSync(concatKey(Uint8Array.of(NS_VALUE_REFS), hash));
     if (c === undefined) return 0;
     if (c.length !== COUNT_BYTES) throw new CorruptionError(`reference count of value ${bytesToHex(hash)} is ${c.length} bytes, not ${COUNT_BYTES}`);
     return new DataView(c.buffer, c.byteOffset, COUNT_BYTES).getUint32(0, false);

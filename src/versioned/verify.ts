@@ -18,7 +18,8 @@
  *            links resolve (or were pruned), heads = versions without children;
  *   pending  every NS_PENDING record decodes, hashes to its id, is not also
  *            linked, has its value, and has an NS_WAITING entry for each
- *            parent not linked;
+ *            parent not linked (or pruned: ingest stops waiting for those),
+ *            and at least one;
  *   waiting  every NS_WAITING entry names a pending child that has that
  *            parent, and the parent is still not linked.
  * Plus the clock: the persisted high-water mark (meta "h") is at or above
@@ -372,9 +373,15 @@ export class StoreVerifier {
     for (const p of record.parents) {
       const parent = await this.get(concatKey(Uint8Array.of(NS_VERSION), p), `parent ${toHex(p)} of ${here}`);
       if (parent !== undefined) continue;
-      missing++;
       const waiting = await this.get(concatKey(Uint8Array.of(NS_WAITING), p, id), `waiting entry of ${here}`);
-      if (waiting === undefined) this.problem("pending-waiting", `${here}: parent ${toHex(p)} has not arrived, but no waiting entry says so`);
+      if (waiting !== undefined) {
+        missing++;
+        continue;
+      }
+      // Ingest stops waiting for a parent that arrived at or before the key's prune horizon.
+      if (await this.pruned(p, record.key)) continue;
+      missing++;
+      this.problem("pending-waiting", `${here}: parent ${toHex(p)} has not arrived, but no waiting entry says so`);
     }
     if (missing === 0) this.problem("pending-ready", `${here}: every parent is linked, yet the version is still pending`);
   }
