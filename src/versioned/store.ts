@@ -193,8 +193,9 @@ export class Store {
   }
 
   /**
-   * Every version of `key`, newest first (descending (hlc, id): a version's
-   * timestamp is above its parents', so this order is topological),
+   * Every version of `key`, newest first (descending HLC, and ascending id
+   * among equal HLCs; a version's timestamp is above its parents', so this
+   * order is topological),
    * streamed from one snapshot in bounded memory.
    */
   async *history(key: Uint8Array | string, options: { limit?: number } = {}): AsyncGenerator<Version> { // A
@@ -239,11 +240,17 @@ export class Store {
     }
     const time = at.time!;
     if (typeof time !== "number" || !Number.isFinite(time)) throw new InvalidArgumentError(`time must be a finite number of ms, got ${String(time)}`);
+    // The newest versions at or before `time` share one HLC; of those the greatest id wins, as in `get`
+    // (history lists equal HLCs by ascending id). That version is the winning head of the key as it was
+    // then: every version after it has a greater timestamp, so none of them was its child yet.
+    let best: Version | undefined;
     for await (const v of this.history(k)) {
       if (parseHlc(v.hlc).ms > time) continue;
-      return v.deleted ? undefined : (await this.version(v.id))?.value;
+      if (best !== undefined && v.hlc !== best.hlc) break;
+      if (best === undefined || v.id > best.id) best = v;
     }
-    return undefined;
+    if (best === undefined || best.deleted) return undefined;
+    return (await this.version(best.id))?.value;
   }
 
   /** Keys whose current value exists (winner not a tombstone), in bytewise order, within the range. */

@@ -201,3 +201,26 @@ describe("held records and pruned parents", () => {
     await Promise.all([a.close(), b.close(), c.close()]);
   });
 });
+
+describe("as-of reads on divergent heads", () => {
+  test("getAt({ time }) picks the same head as get, also when two heads share one HLC", async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const a = await openStore("/a", options(new MemFileSystem(), clock, "a"));
+    const b = await openStore("/b", options(new MemFileSystem(), clock, "b"));
+    const va = await a.put("k", "from-a");
+    const vb = await b.put("k", "from-b");
+    expect(va.hlc).toBe(vb.hlc);
+    await a.applyVersions(await all(b.records()));
+    const winner = va.id > vb.id ? "from-a" : "from-b";
+    expect(dec.decode(await a.get("k"))).toBe(winner);
+    expect(dec.decode(await a.getAt("k", { time: 1_700_000_000_000 }))).toBe(winner);
+    // History: newest first, ascending id among equal HLCs.
+    expect((await all(a.history("k"))).map((v) => v.id)).toEqual([va.id, vb.id].sort());
+    clock.advance(5);
+    const c = await a.put("k", "merged");
+    expect(c.parents).toEqual([va.id, vb.id].sort());
+    expect(dec.decode(await a.getAt("k", { time: 1_700_000_000_004 }))).toBe(winner);
+    expect(dec.decode(await a.getAt("k", { time: 1_700_000_000_005 }))).toBe("merged");
+    await Promise.all([a.close(), b.close()]);
+  });
+});
