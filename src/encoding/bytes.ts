@@ -54,10 +54,12 @@ export function putLatin1(out: Uint8Array, at: number, s: string): number { // A
   return at + s.length;
 }
 
-/** Hex of bytes (for messages, ids and tests). */
+const HEX_PAIRS: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0")); // A
+
+/** Lowercase hex of bytes (for messages, ids and tests): a table lookup per byte (ids are made on every put and read). */
 export function toHex(b: Uint8Array): string { // A
   let s = "";
-  for (let i = 0; i < b.length; i++) s += (b[i]! < 16 ? "0" : "") + b[i]!.toString(16);
+  for (let i = 0; i < b.length; i++) s += HEX_PAIRS[b[i]!]!;
   return s;
 }
 

@@ -29,6 +29,7 @@
 import * as nodeCrypto from "node:crypto";
 import { sha256 as nobleSha256 } from "@noble/hashes/sha2.js";
 import { assert, InvalidArgumentError } from "../errors.ts";
+import { toHex } from "../encoding/bytes.ts";
 
 /** Which code computes the digest. */
 export type Sha256Implementation = "native" | "noble";
@@ -112,14 +113,8 @@ export function sha256(data: Uint8Array, impl: Sha256Implementation = defaultImp
   return plainDigest(h.digest());
 }
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
-
 /** Lowercase hex of bytes (64 characters for a digest). */
-export function bytesToHex(bytes: Uint8Array): string { // A
-  let s = "";
-  for (let i = 0; i < bytes.length; i++) s += HEX[bytes[i]!]!;
-  return s;
-}
+export const bytesToHex: (bytes: Uint8Array) => string = toHex;
 
 /** The SHA-256 digest of `data` as 64 lowercase hex characters (the form of version ids). */
 export function sha256Hex(data: Uint8Array, impl: Sha256Implementation = defaultImplementation): string { // PA
