@@ -86,6 +86,7 @@ export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: 
     }
     if (await s.belowHorizon(p.record)) {
       report.pruned++;
+      s.skippedAsPruned(p.idHex);
       // It will never be linked here, so nothing may wait for it: release its waiters.
       report.linked += await s.releaseWaitersOf(p.id);
       continue;
@@ -148,6 +149,8 @@ class IngestState {
   private readonly waiting = new Map<string, Parsed[]>();
   /** Waiting entries this call deleted: parent hex + child hex. */
   private readonly waitingDeleted = new Set<string>();
+  /** Records this call skipped as pruned: a later record of the call does not wait for them (same state in any order). */
+  private readonly prunedIds = new Set<string>();
   released = 0;
 
   constructor(private readonly db: DB, private readonly b: WriteBatch) { // A
@@ -172,10 +175,15 @@ class IngestState {
     this.refs.add(hash, value);
   }
 
+  skippedAsPruned(idHex: string): void { // A
+    this.prunedIds.add(idHex);
+  }
+
   async missingParents(r: VersionRecord): Promise<Uint8Array[]> { // A
     const out: Uint8Array[] = [];
     for (const p of r.parents) {
-      if (this.linked.has(bytesToHex(p))) continue;
+      const hex = bytesToHex(p);
+      if (this.linked.has(hex) || this.prunedIds.has(hex)) continue;
       if (!(await this.isLinkedOnDisk(p))) out.push(p);
     }
     return out;

@@ -35,7 +35,7 @@ import { decodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.
 import { concatKey, decodeHeads, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
 import { decodeVersionRecord, nodeIdBytes, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
-import { ingest, type IngestItem, type IngestReport } from "./ingest.ts";
+import { ingest, INGEST_MAX_ITEMS, type IngestItem, type IngestReport } from "./ingest.ts";
 import { StoreWriter } from "./writer.ts";
 import { checkPolicy, pruneAll, type PrunePolicy, type PruneReport } from "./prune.ts";
 
@@ -118,6 +118,7 @@ async function loadNodeId(db: DB, given: string | undefined, random: Random): Pr
 export class Store {
   private readonly writer: StoreWriter;
   private closed = false;
+  private closing: Promise<void> | undefined;
 
   /** Use `openStore`. */
   constructor( // A
@@ -133,8 +134,9 @@ export class Store {
   /** Writes a new version of `key` whose parents are the current heads. */
   put(key: Uint8Array | string, value: Uint8Array | string): Promise<Version> { // A
     try {
-      const k = storeKey(key);
-      const v = toBytes(value, "value");
+      // Copied now: the write runs later (behind the lane), and the caller may reuse its buffers.
+      const k = storeKey(key).slice();
+      const v = toBytes(value, "value").slice();
       this.checkOpen();
       return this.writer.write(k, v);
     } catch (e) {
@@ -145,7 +147,7 @@ export class Store {
   /** Writes a tombstone version of `key`; its history stays readable. */
   delete(key: Uint8Array | string): Promise<Version> { // A
     try {
-      const k = storeKey(key);
+      const k = storeKey(key).slice();
       this.checkOpen();
       return this.writer.write(k, undefined);
     } catch (e) {
@@ -281,9 +283,11 @@ export class Store {
    */
   applyVersions(items: readonly IngestItem[]): Promise<IngestReport> { // A
     if (this.closed) return Promise.reject(new ClosedError("store"));
+    // Copied now, like a put's key and value: the call runs later, behind the lane.
+    const mine = Array.isArray(items) && items.length <= INGEST_MAX_ITEMS ? items.map(copyItem) : items;
     return this.writer.exclusive(async () => { // A
       const b = this.db.batch();
-      const report = await ingest(this.db, this.hlc, items, b, META_HLC);
+      const report = await ingest(this.db, this.hlc, mine, b, META_HLC);
       if (b.length > 0) await this.db.write(b);
       return report;
     });
@@ -332,11 +336,11 @@ export class Store {
     }
   }
 
-  async close(): Promise<void> { // A
-    if (this.closed) return;
+  /** Waits for every queued write, then closes the engine; every call returns the same promise. */
+  close(): Promise<void> { // A
     this.closed = true;
-    await this.writer.idle();
-    await this.db.close();
+    this.closing ??= this.writer.idle().then(() => this.db.close()); // A
+    return this.closing;
   }
 
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */
@@ -373,6 +377,15 @@ export class Store {
   private checkOpen(): void { // A
     if (this.closed) throw new ClosedError("store");
   }
+}
+
+/** An ingest item with its own copies of the bytes (anything malformed passes through for ingest to refuse). */
+function copyItem(item: IngestItem): IngestItem { // A
+  if (item === null || typeof item !== "object") return item;
+  const out: IngestItem = { ...item };
+  if (item.record instanceof Uint8Array) out.record = item.record.slice();
+  if (item.value instanceof Uint8Array) out.value = item.value.slice();
+  return out;
 }
 
 /** The ids of `key`'s heads entry; CorruptionError naming the key if malformed. */

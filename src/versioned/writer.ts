@@ -68,8 +68,6 @@ export class StoreWriter {
       if (g === undefined || g.length >= GROUP_MAX_OPS || (g.length > 0 && this.openBytes + bytes > GROUP_MAX_VALUE_BYTES)) {
         const group: PendingWrite[] = [];
         g = group;
-        this.open = group;
-        this.openBytes = 0;
         void this.exclusive(() => { // A
           if (this.open === group) this.open = undefined;
           // A fault outside any one put settles them all (settling twice is a no-op): no put waits for good.
@@ -77,14 +75,22 @@ export class StoreWriter {
             for (const w of group) w.reject(e);
           });
         });
+        // After exclusive(), which closed any open group: puts from now on join this one.
+        this.open = group;
+        this.openBytes = 0;
       }
       g.push({ key, value, resolve, reject });
       this.openBytes += bytes;
     });
   }
 
-  /** Runs `task` alone in the lane, after everything queued before it; a failed task does not stop the next. */
+  /**
+   * Runs `task` alone in the lane, after everything queued before it; a
+   * failed task does not stop the next. The open group closes: a put made
+   * after this call runs after `task`, as call order says.
+   */
   exclusive<T>(task: () => Promise<T>): Promise<T> { // A
+    this.open = undefined;
     const run = this.lane.then(task, task);
     this.lane = run.catch(() => undefined); // A
     return run;

@@ -224,3 +224,31 @@ describe("as-of reads on divergent heads", () => {
     await Promise.all([a.close(), b.close()]);
   });
 });
+
+describe("caller buffers", () => {
+  test("put and applyVersions take copies: changing the caller's bytes after the call changes nothing stored", async () => {
+    const clock = new VirtualClock(1_700_000_000_000);
+    const a = await openStore("/a", options(new MemFileSystem(), clock, "a"));
+    const b = await openStore("/b", options(new MemFileSystem(), clock, "b"));
+    const v = await a.put("k", "value");
+    const items = await all(a.records());
+    const key = enc.encode("q");
+    const value = enc.encode("abc");
+    const blocker = b.put("x", "first"); // the next calls queue behind it
+    const p = b.put(key, value);
+    const q = b.applyVersions(items);
+    key[0] = 0x42;
+    value[0] = 0x39;
+    items[0]!.record[0] = 0xff;
+    items[0]!.value![0] = 0x00;
+    await blocker;
+    const version = await p;
+    expect(dec.decode(version.key)).toBe("q");
+    expect(dec.decode(await b.get("q"))).toBe("abc");
+    expect(await b.get("B")).toBeUndefined();
+    expect((await q).linked).toBe(1);
+    expect(dec.decode(await b.get("k"))).toBe("value");
+    expect((await b.version(v.id))!.version.id).toBe(v.id);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
