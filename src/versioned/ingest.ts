@@ -293,7 +293,7 @@ class IngestState {
     if (h === undefined) {
       h = { entryKey, ids: new Map(), dirty: false };
       const value = await this.db.get(entryKey);
-      if (value !== undefined) for (const id of decodeHeads(value)) h.ids.set(bytesToHex(id), id);
+      if (value !== undefined) for (const id of decodeHeads(value, key)) h.ids.set(bytesToHex(id), id);
       this.heads.set(k, h);
     }
     return h;

@@ -138,13 +138,14 @@ export function encodeHeads(ids: readonly Uint8Array[]): Uint8Array { // A
   return out.slice(0, n * ID_BYTES);
 }
 
-/** The ids of a heads entry; CorruptionError unless it is 1+ ids strictly ascending. */
-export function decodeHeads(value: Uint8Array): Uint8Array[] { // PA
-  if (value.length === 0 || value.length % ID_BYTES !== 0) throw new CorruptionError(`a heads entry of ${value.length} bytes is not a whole number of ${ID_BYTES}-byte ids`);
+/** The ids of a heads entry; CorruptionError (naming `key`, when given) unless it is 1+ ids strictly ascending. */
+export function decodeHeads(value: Uint8Array, key?: Uint8Array): Uint8Array[] { // PA
+  const where = (): string => (key === undefined ? "" : `heads of key ${keyText(key)}: `); // A
+  if (value.length === 0 || value.length % ID_BYTES !== 0) throw new CorruptionError(`${where()}a heads entry of ${value.length} bytes is not a whole number of ${ID_BYTES}-byte ids`);
   const out: Uint8Array[] = [];
   for (let at = 0; at < value.length; at += ID_BYTES) {
     const id = value.slice(at, at + ID_BYTES);
-    if (out.length > 0 && compareIds(out[out.length - 1]!, id) >= 0) throw new CorruptionError("a heads entry's ids are not strictly ascending");
+    if (out.length > 0 && compareIds(out[out.length - 1]!, id) >= 0) throw new CorruptionError(`${where()}a heads entry's ids are not strictly ascending`);
     out.push(id);
   }
   return out;

@@ -74,7 +74,7 @@ async function pruneKey(db: DB, key: Uint8Array, policy: PrunePolicy, nowMs: num
   const history = await loadHistory(db, key);
   const heads = new Set<string>();
   const headsValue = await db.get(keyPrefixFor(NS_HEADS, key));
-  if (headsValue !== undefined) for (const id of decodeHeads(headsValue)) heads.add(bytesToHex(id));
+  if (headsValue !== undefined) for (const id of decodeHeads(headsValue, key)) heads.add(bytesToHex(id));
   const base = mergeBase(history, heads);
   const keep = (h: Hist, i: number): boolean => // A
     heads.has(h.hex) ||

@@ -348,7 +348,7 @@ export class Store {
     const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
     const value = this.db.getSync(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
     if (value === undefined) return out;
-    for (const id of decodeHeadsOf(key, value)) {
+    for (const id of decodeHeads(value, key)) {
       const record = this.recordOf(id, snapshot);
       if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
       out.push({ id, record });
@@ -386,15 +386,6 @@ function copyItem(item: IngestItem): IngestItem { // A
   if (item.record instanceof Uint8Array) out.record = item.record.slice();
   if (item.value instanceof Uint8Array) out.value = item.value.slice();
   return out;
-}
-
-/** The ids of `key`'s heads entry; CorruptionError naming the key if malformed. */
-function decodeHeadsOf(key: Uint8Array, value: Uint8Array): Uint8Array[] { // A
-  try {
-    return decodeHeads(value);
-  } catch (e) {
-    throw new CorruptionError(`heads of key ${keyText(key)}: ${e instanceof Error ? e.message : String(e)}`);
-  }
 }
 
 /** The record `bytes` stored under `id`, decoded and checked to hash to it; CorruptionError naming key and id otherwise. */

@@ -22,9 +22,8 @@
 import type { DB } from "../engine/db.ts";
 import { bytesToLatin1 } from "../encoding/bytes.ts";
 import { sha256 } from "../platform/sha256.ts";
-import { CorruptionError } from "../errors.ts";
 import { encodeHlc, type Hlc, type HlcTimestamp } from "./hlc.ts";
-import { compareIds, concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, keyText, NS_HEADS, NS_VERSION } from "./keyspace.ts";
+import { compareIds, concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixFor, NS_HEADS, NS_VERSION } from "./keyspace.ts";
 import { encodeVersionRecord, RECORD_MAX_PARENTS, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { recordToVersion, type Version } from "./record-version.ts";
 import { ValueRefs } from "./value-refs.ts";
@@ -153,14 +152,7 @@ export class StoreWriter {
     const seen = heads.get(mapKey);
     if (seen !== undefined) return seen;
     const stored = this.db.getSync(engineKey);
-    let ids: Uint8Array[] = [];
-    if (stored !== undefined) {
-      try {
-        ids = decodeHeads(stored);
-      } catch (e) {
-        throw new CorruptionError(`heads of key ${keyText(key)}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
+    const ids = stored === undefined ? [] : decodeHeads(stored, key);
     const state: HeadsState = { engineKey, ids, changed: false };
     heads.set(mapKey, state);
     return state;
