@@ -69,7 +69,14 @@ export const INGEST_MAX_ITEMS = 100_000;
  * `hlc` observes every timestamp first. Reads go to `db` directly: the
  * caller serializes store writes, so nothing changes under this call.
  */
-export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: WriteBatch, metaHlcKey: Uint8Array): Promise<IngestReport> { // PA
+export async function ingest( // PA
+  db: DB,
+  hlc: Hlc,
+  items: readonly IngestItem[],
+  b: WriteBatch,
+  metaHlcKey: Uint8Array,
+  onHeadsChanged?: (entryKey: Uint8Array) => void,
+): Promise<IngestReport> {
   if (!Array.isArray(items)) throw new InvalidArgumentError("applyVersions takes an array of { record, value? }");
   if (items.length > INGEST_MAX_ITEMS) throw new InvalidArgumentError(`applyVersions takes at most ${INGEST_MAX_ITEMS} items per call, got ${items.length}`);
   const parsed = items.map((item, i) => check(item, i)); // A
@@ -102,7 +109,7 @@ export async function ingest(db: DB, hlc: Hlc, items: readonly IngestItem[], b: 
   }
   // Held records that this call released were counted as linked; they are no longer held.
   report.held = Math.max(0, report.held - s.released);
-  s.writeHeads();
+  s.writeHeads(onHeadsChanged);
   b.put(metaHlcKey, encodeHlc(latest));
   return report;
 }
@@ -282,8 +289,12 @@ class IngestState {
   }
 
   /** Writes the heads of every key this call changed (one entry per key). */
-  writeHeads(): void { // A
-    for (const h of this.heads.values()) if (h.dirty) this.b.put(h.entryKey, encodeHeads([...h.ids.values()]));
+  writeHeads(onChanged?: (entryKey: Uint8Array) => void): void { // A
+    for (const h of this.heads.values()) {
+      if (!h.dirty) continue;
+      this.b.put(h.entryKey, encodeHeads([...h.ids.values()]));
+      onChanged?.(h.entryKey);
+    }
   }
 
   private async headsOf(key: Uint8Array): Promise<HeadSet> { // A

@@ -61,7 +61,8 @@ export function hashFromHex(hex: string, what = "version id"): Uint8Array { // A
 export function recordToVersion(r: VersionRecord, id: Uint8Array | string, hlc: HlcTextCodec = HLC_TEXT): Version { // A
   return {
     id: typeof id === "string" ? hashToHex(hashFromHex(id)) : hashToHex(id),
-    key: r.key,
+    // A copy: the record may be shared (the store's read cache), and the caller may change the Version.
+    key: r.key.slice(),
     parents: r.parents.map(hashToHex),
     hlc: hlc.format(r.hlc),
     node: r.node,

@@ -29,7 +29,9 @@ import type { Snapshot } from "../engine/snapshot.ts";
 import { toBytes } from "../engine/write-batch.ts";
 import { SystemClock, type Clock } from "../platform/clock.ts";
 import { systemRandom, type Random } from "../platform/random.ts";
-import { equalBytes } from "../encoding/bytes.ts";
+import { bytesToLatin1, equalBytes } from "../encoding/bytes.ts";
+import { resolveOptions } from "../engine/options.ts";
+import { HeadCache, type CachedHead } from "./head-cache.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { decodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
 import { concatKey, decodeHeads, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
@@ -61,6 +63,14 @@ export interface StoreOptions extends DBOptions {
   clock?: Clock;
   /** The policy `prune()` applies when called without one (default: keep everything). */
   retention?: PrunePolicy;
+  /**
+   * Bytes of the store's read cache of heads and their checked records
+   * (head-cache.ts; 0: none). Taken out of the engine's block cache and
+   * memory budget, so the total stays what the profile promises. Default: a
+   * quarter of the profile's `cacheBytes` (server 64 MiB, mobile 2 MiB,
+   * background 512 KiB).
+   */
+  readCacheBytes?: number;
 }
 
 export interface Entry {
@@ -78,17 +88,22 @@ const NODE_ID_RANDOM_BYTES = 12;
 /** Opens (creating if allowed) the versioned store in directory `path`. */
 export async function openStore(path: string, options: StoreOptions = {}): Promise<Store> { // A
   if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-  const { nodeId, clock, retention, ...engine } = options;
+  const { nodeId, clock, retention, readCacheBytes, ...engine } = options;
   if (nodeId !== undefined) nodeIdBytes(nodeId);
   if (retention !== undefined) checkPolicy(retention);
-  const db = await openDB(path, engine);
+  const resolved = resolveOptions(engine);
+  const cacheBytes = readCacheBytes ?? Math.floor(resolved.cacheBytes / 4);
+  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0 || cacheBytes >= resolved.cacheBytes) {
+    throw new InvalidArgumentError(`readCacheBytes must be an integer from 0 to below cacheBytes (${resolved.cacheBytes}), got ${String(readCacheBytes)}`);
+  }
+  const db = await openDB(path, { ...engine, cacheBytes: resolved.cacheBytes - cacheBytes, memoryBudgetBytes: resolved.memoryBudgetBytes - cacheBytes });
   try {
     const random = options.random ?? systemRandom();
     const node = await loadNodeId(db, nodeId, random);
     const lastBytes = await db.get(META_HLC);
     const last = lastBytes === undefined ? HLC_ZERO : decodeHlc(lastBytes);
     const c = clock ?? new SystemClock();
-    return new Store(db, node, new Hlc(c, { last }), c, retention);
+    return new Store(db, node, new Hlc(c, { last }), c, retention, new HeadCache(cacheBytes));
   } catch (e) {
     await db.close().catch(() => undefined);
     throw e;
@@ -127,8 +142,9 @@ export class Store {
     private readonly hlc: Hlc,
     private readonly clock: Clock,
     private readonly retention: PrunePolicy | undefined,
+    private readonly cache: HeadCache,
   ) {
-    this.writer = new StoreWriter(db, hlc, nodeId, META_HLC);
+    this.writer = new StoreWriter(db, hlc, nodeId, META_HLC, cache);
   }
 
   /** Writes a new version of `key` whose parents are the current heads. */
@@ -159,7 +175,7 @@ export class Store {
   async get(key: Uint8Array | string): Promise<Uint8Array | undefined> { // A
     const k = toBytes(key, "key");
     this.checkOpen();
-    const win = this.headRecords(k, undefined)[0];
+    const win = this.currentHeads(k)[0];
     return win === undefined || win.record.deleted ? undefined : this.valueOf(win.record, win.id, undefined);
   }
 
@@ -167,7 +183,7 @@ export class Store {
   async entry(key: Uint8Array | string): Promise<Entry | undefined> { // A
     const k = toBytes(key, "key");
     this.checkOpen();
-    const heads = this.headRecords(k, undefined);
+    const heads = this.currentHeads(k);
     if (heads.length === 0) return undefined;
     const [win, ...rest] = heads;
     const value = win!.record.deleted ? undefined : this.valueOf(win!.record, win!.id, undefined);
@@ -180,7 +196,7 @@ export class Store {
   async heads(key: Uint8Array | string): Promise<Version[]> { // A
     const k = toBytes(key, "key");
     this.checkOpen();
-    return this.headRecords(k, undefined).map((h) => recordToVersion(h.record, h.id)); // A
+    return this.currentHeads(k).map((h) => recordToVersion(h.record, h.id)); // A
   }
 
   /** The version with id `id` (64 hex digits) and its value, or undefined. */
@@ -287,8 +303,15 @@ export class Store {
     const mine = Array.isArray(items) && items.length <= INGEST_MAX_ITEMS ? items.map(copyItem) : items;
     return this.writer.exclusive(async () => { // A
       const b = this.db.batch();
-      const report = await ingest(this.db, this.hlc, mine, b, META_HLC);
-      if (b.length > 0) await this.db.write(b);
+      const changed: Uint8Array[] = [];
+      const report = await ingest(this.db, this.hlc, mine, b, META_HLC, (entryKey) => changed.push(entryKey)); // A
+      const keys = changed.map(bytesToLatin1);
+      this.cache.beginWrite(keys);
+      try {
+        if (b.length > 0) await this.db.write(b);
+      } finally {
+        this.cache.endWrite(keys);
+      }
       return report;
     });
   }
@@ -301,7 +324,7 @@ export class Store {
     try {
       const p = checkPolicy(policy ?? this.retention);
       this.checkOpen();
-      return this.writer.exclusive(() => pruneAll(this.db, p, this.clock.nowMs())); // A
+      return this.writer.exclusive(() => pruneAll(this.db, p, this.clock.nowMs()).finally(() => this.cache.clear())); // A
     } catch (e) {
       return Promise.reject(e);
     }
@@ -341,6 +364,16 @@ export class Store {
     this.closed = true;
     this.closing ??= this.writer.idle().then(() => this.db.close()); // A
     return this.closing;
+  }
+
+  /** The key's heads now (not at a snapshot), winner first: from the read cache, else read, checked and cached. */
+  private currentHeads(key: Uint8Array): CachedHead[] { // A
+    const entryKey = bytesToLatin1(keyPrefixFor(NS_HEADS, key));
+    const cached = this.cache.get(entryKey);
+    if (cached !== undefined) return cached;
+    const heads = this.headRecords(key, undefined);
+    if (heads.length > 0) this.cache.set(entryKey, heads);
+    return heads;
   }
 
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */

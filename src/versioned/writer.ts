@@ -27,6 +27,7 @@ import { compareIds, concatKey, decodeHeads, encodeHeads, historyKey, keyPrefixF
 import { encodeVersionRecord, RECORD_MAX_PARENTS, TOMBSTONE_VALUE_HASH, versionIdBytes, type VersionRecord } from "./record.ts";
 import { recordToVersion, type Version } from "./record-version.ts";
 import { ValueRefs } from "./value-refs.ts";
+import type { HeadCache } from "./head-cache.ts";
 
 /** Most puts in one group, and most value bytes (a group closes at whichever comes first). */
 export const GROUP_MAX_OPS = 1024;
@@ -57,6 +58,7 @@ export class StoreWriter {
     private readonly hlc: Hlc,
     private readonly nodeId: string,
     private readonly metaHlcKey: Uint8Array,
+    private readonly cache: HeadCache,
   ) {}
 
   /** Queues a new version of `key` (a tombstone when `value` is undefined); resolves when it is written. */
@@ -136,11 +138,15 @@ export class StoreWriter {
     if (written.length === 0) return;
     for (const s of heads.values()) if (s.changed) b.put(s.engineKey, encodeHeads(s.ids));
     b.put(this.metaHlcKey, encodeHlc(last!));
+    const changed = [...heads].filter(([, st]) => st.changed).map(([k]) => k); // A
+    this.cache.beginWrite(changed);
     try {
       await this.db.write(b);
     } catch (e) {
       for (const [w] of written) w.reject(e);
       return;
+    } finally {
+      this.cache.endWrite(changed);
     }
     for (const [w, v] of written) w.resolve(v);
   }
