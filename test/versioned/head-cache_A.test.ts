@@ -133,7 +133,7 @@ describe("store read cache", () => {
     }
   });
 
-  test("HeadCache evicts least recently used entries past its bytes, and keeps keys being written out", () => {
+  test("HeadCache evicts past its bytes (second chance for entries read), and keeps keys being written out", () => {
     const c = new HeadCache(1000);
     const record = { key: new Uint8Array(10), parents: [], hlc: { ms: 1, counter: 0 }, node: "n", deleted: false, valueHash: new Uint8Array(32), valueSize: 1 };
     const heads = [{ id: new Uint8Array(32), record }];
@@ -150,5 +150,15 @@ describe("store read cache", () => {
     c.set("k9", heads);
     expect(c.get("k9")).toBe(heads);
     expect(new HeadCache(0).entries).toBe(0);
+    // Second chance: an entry read since eviction last passed it outlives older unread ones.
+    const perEntry = new HeadCache(1 << 20);
+    perEntry.set("x", heads);
+    const three = new HeadCache(perEntry.usedBytes * 3);
+    for (const k of ["a", "b", "c"]) three.set(k, heads);
+    expect(three.entries).toBe(3);
+    three.get("a");
+    three.set("d", heads);
+    expect([three.get("a"), three.get("b"), three.get("c"), three.get("d")].map((h) => h !== undefined)).toEqual([true, false, true, true]); // A
+    expect(three.usedBytes).toBe(perEntry.usedBytes * 3);
   });
 });
