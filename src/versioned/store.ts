@@ -31,7 +31,7 @@ import { SystemClock, type Clock } from "../platform/clock.ts";
 import { systemRandom, type Random } from "../platform/random.ts";
 import { bytesToLatin1, equalBytes } from "../encoding/bytes.ts";
 import { resolveOptions } from "../engine/options.ts";
-import { HeadCache, type CachedHead } from "./head-cache.ts";
+import { HeadCache, packHeads, unpackHeads } from "./head-cache.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
 import { decodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
 import { concatKey, decodeHeads, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
@@ -80,6 +80,13 @@ export interface Entry {
   conflicts: Version[];
 }
 
+/** A head with its checked record and the record's canonical bytes. */
+interface HeadRecord {
+  id: Uint8Array;
+  record: VersionRecord;
+  bytes: Uint8Array;
+}
+
 const META_NODE = Uint8Array.from([NS_META, 0x6e]); // "n": node id
 const META_HLC = Uint8Array.from([NS_META, 0x68]); // "h": highest timestamp issued
 const ID_BYTES = 32;
@@ -92,7 +99,7 @@ export async function openStore(path: string, options: StoreOptions = {}): Promi
   if (nodeId !== undefined) nodeIdBytes(nodeId);
   if (retention !== undefined) checkPolicy(retention);
   const resolved = resolveOptions(engine);
-  const cacheBytes = readCacheBytes ?? Math.floor(resolved.cacheBytes / 4);
+  const cacheBytes = readCacheBytes === undefined ? Math.floor(resolved.cacheBytes / 4) : readCacheBytes;
   if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0 || cacheBytes >= resolved.cacheBytes) {
     throw new InvalidArgumentError(`readCacheBytes must be an integer from 0 to below cacheBytes (${resolved.cacheBytes}), got ${String(readCacheBytes)}`);
   }
@@ -175,7 +182,7 @@ export class Store {
   async get(key: Uint8Array | string): Promise<Uint8Array | undefined> { // A
     const k = toBytes(key, "key");
     this.checkOpen();
-    const win = this.currentHeads(k)[0];
+    const win = this.currentHeads(k, 1)[0];
     return win === undefined || win.record.deleted ? undefined : this.valueOf(win.record, win.id, undefined);
   }
 
@@ -366,25 +373,29 @@ export class Store {
     return this.closing;
   }
 
-  /** The key's heads now (not at a snapshot), winner first: from the read cache, else read, checked and cached. */
-  private currentHeads(key: Uint8Array): CachedHead[] { // A
+  /**
+   * The key's first `limit` heads now (not at a snapshot), winner first: from
+   * the read cache (records checked when loaded, decoded again here so nothing
+   * returned shares the cache's memory), else read, checked and cached.
+   */
+  private currentHeads(key: Uint8Array, limit = Number.POSITIVE_INFINITY): HeadRecord[] { // A
     const entryKey = bytesToLatin1(keyPrefixFor(NS_HEADS, key));
     const cached = this.cache.get(entryKey);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return unpackHeads(cached, limit).map((h) => ({ id: h.id.slice(), record: decodeVersionRecord(h.bytes), bytes: h.bytes })); // A
     const heads = this.headRecords(key, undefined);
-    if (heads.length > 0) this.cache.set(entryKey, heads);
+    if (heads.length > 0) this.cache.set(entryKey, packHeads(heads));
     return heads;
   }
 
   /** The key's heads with their records, winner (greatest (hlc, id)) first. */
-  private headRecords(key: Uint8Array, snapshot: Snapshot | undefined): Array<{ id: Uint8Array; record: VersionRecord }> { // A
-    const out: Array<{ id: Uint8Array; record: VersionRecord }> = [];
+  private headRecords(key: Uint8Array, snapshot: Snapshot | undefined): HeadRecord[] { // A
+    const out: HeadRecord[] = [];
     const value = this.db.getSync(keyPrefixFor(NS_HEADS, key), snapshot === undefined ? undefined : { snapshot });
     if (value === undefined) return out;
     for (const id of decodeHeads(value, key)) {
-      const record = this.recordOf(id, snapshot);
-      if (record === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
-      out.push({ id, record });
+      const bytes = this.db.getSync(concatKey(Uint8Array.of(NS_VERSION), id), snapshot === undefined ? undefined : { snapshot });
+      if (bytes === undefined) throw new CorruptionError(`key ${keyText(key)} has head ${bytesToHex(id)}, whose record is missing`);
+      out.push({ id, record: checkedRecord(id, bytes), bytes });
     }
     if (out.length > 1) out.sort((a, b) => compareVersions(b, a)); // A
     return out;

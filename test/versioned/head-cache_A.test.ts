@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { describe, expect, test } from "vitest";
 import { InvalidArgumentError, MemFileSystem, SeededRandom, VirtualClock, openStore, silentLog, type Store, type StoreOptions } from "../../src/index.ts";
-import { HeadCache } from "../../src/versioned/head-cache.ts";
+import { HeadCache, packHeads, unpackHeads } from "../../src/versioned/head-cache.ts";
 
 const KEYS = ["a", "b", "c", "d\u0000e"];
 
@@ -134,11 +134,12 @@ describe("store read cache", () => {
   });
 
   test("HeadCache evicts past its bytes (second chance for entries read), and keeps keys being written out", () => {
-    const c = new HeadCache(1000);
-    const record = { key: new Uint8Array(10), parents: [], hlc: { ms: 1, counter: 0 }, node: "n", deleted: false, valueHash: new Uint8Array(32), valueSize: 1 };
-    const heads = [{ id: new Uint8Array(32), record }];
+    const c = new HeadCache(2000);
+    const heads = packHeads([{ id: new Uint8Array(32).fill(1), bytes: Uint8Array.of(1, 2, 3) }, { id: new Uint8Array(32).fill(2), bytes: new Uint8Array(0) }]);
+    expect(unpackHeads(heads).map((h) => [h.id[0], [...h.bytes]])).toEqual([[1, [1, 2, 3]], [2, []]]); // A
+    expect(unpackHeads(heads, 1).length).toBe(1);
     for (let i = 0; i < 10; i++) c.set(`k${i}`, heads);
-    expect(c.usedBytes).toBeLessThanOrEqual(1000);
+    expect(c.usedBytes).toBeLessThanOrEqual(2000);
     expect(c.entries).toBeGreaterThan(0);
     expect(c.get("k0")).toBeUndefined();
     expect(c.get("k9")).toBe(heads);
