@@ -11,6 +11,7 @@ import { describe, expect, test } from "vitest";
 import { ClockDriftError, CorruptionError, InvalidArgumentError, MemFileSystem, SeededRandom, VirtualClock, openStore, silentLog, type IngestItem, type Store, type Version } from "../../src/index.ts";
 import { sha256Hex } from "../../src/platform/sha256.ts";
 import { decodeVersionRecord } from "../../src/versioned/record.ts";
+import { parseHlc } from "../../src/versioned/hlc.ts";
 
 const dec = new TextDecoder();
 
@@ -58,7 +59,7 @@ async function checkHeadsAndDag(s: Store, key: string): Promise<void> {
 }
 
 describe("applyVersions", () => {
-  test("stores writing alone, then exchanging shuffled records with duplicates, converge; heads are the childless versions", async () => {
+  test("stores writing alone, then exchanging shuffled records with duplicates, converge; heads are the childless versions; getAt agrees with a model", async () => {
     const keys = ["a", "b", "c"];
     let held = 0;
     await fc.assert(
@@ -70,11 +71,16 @@ describe("applyVersions", () => {
           const clock = new VirtualClock();
           const stores = [await open("n0", clock), await open("n1", clock), await open("n2", clock)];
           let step = 0;
+          const made: Array<{ v: Version; value?: string }> = [];
           for (const o of ops) {
-            clock.advance(1);
+            // Often the same millisecond for several stores: equal timestamps across nodes, ties broken by id.
+            if (o.sync % 2 === 0) clock.advance(1);
             const s = stores[o.store]!;
-            if (o.del) await s.delete(keys[o.key]!);
-            else await s.put(keys[o.key]!, `${o.store}:${step++}`);
+            if (o.del) made.push({ v: await s.delete(keys[o.key]!) });
+            else {
+              const value = `${o.store}:${step++}`;
+              made.push({ v: await s.put(keys[o.key]!, value), value });
+            }
             if (o.sync === 0) {
               // A partial exchange now and then: one store's records into another, shuffled.
               const from = stores[(o.store + 1) % 3]!;
@@ -96,6 +102,27 @@ describe("applyVersions", () => {
             const v = await stores[0]!.version(sha256Hex(item.record));
             expect(v).toBeDefined();
             expect(decodeVersionRecord(item.record).key).toEqual(v!.version.key);
+          }
+          // getAt agrees with a model: at time T, the version of greatest (HLC, id) whose HLC is at or before T.
+          const model = (key: string, t: number): string | undefined => { // A
+            let best: { v: Version; value?: string } | undefined;
+            for (const m of made) {
+              if (dec.decode(m.v.key) !== key || parseHlc(m.v.hlc).ms > t) continue;
+              if (best === undefined || m.v.hlc > best.v.hlc || (m.v.hlc === best.v.hlc && m.v.id > best.v.id)) best = m;
+            }
+            return best?.value;
+          };
+          const s0 = stores[rnd.int(3)]!;
+          const times = [...new Set(made.map((m) => parseHlc(m.v.hlc).ms))]; // A
+          for (const k of keys) {
+            for (const t of [Math.min(...times) - 1, ...times]) {
+              const got = await s0.getAt(k, { time: t });
+              expect(got === undefined ? undefined : dec.decode(got)).toBe(model(k, t));
+            }
+          }
+          for (const m of made) {
+            const got = await s0.getAt(dec.decode(m.v.key), { version: m.v.id });
+            expect(got === undefined ? undefined : dec.decode(got)).toBe(m.value);
           }
           for (const s of stores) await s.close();
         },
