@@ -21,7 +21,7 @@ import { mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { openDB } from "../src/engine/db.ts";
-import { openStore } from "../src/versioned/store.ts";
+import { openStore } from "../src/versioned/open-store.ts";
 import type { Store } from "../src/versioned/store.ts";
 import { keyPrefixFor, NS_HISTORY } from "../src/versioned/keyspace.ts";
 import { directoryBytes } from "./cases-large.ts";

@@ -5,8 +5,9 @@
  * for every byte format.
  */
 export { openDB, DB } from "./engine/db.ts";
-export { openStore, Store } from "./versioned/store.ts";
-export type { StoreOptions, Version, Entry, IngestItem, IngestReport, PrunePolicy, PruneReport, StoreVerifyOptions, StoreVerifyReport } from "./versioned/store.ts";
+export { Store } from "./versioned/store.ts";
+export { openStore, type StoreOptions } from "./versioned/open-store.ts";
+export type { Version, Entry, IngestItem, IngestReport, PrunePolicy, PruneReport, StoreVerifyOptions, StoreVerifyReport } from "./versioned/store.ts";
 export type { DBStats, ReadOptions, WriteOptions } from "./engine/db.ts";
 export { WriteBatch, MAX_KEY_BYTES, MAX_VALUE_BYTES, MAX_BATCH_BYTES } from "./engine/write-batch.ts";
 export type { DBOptions, Profile, CompactionStrategy } from "./engine/options.ts";

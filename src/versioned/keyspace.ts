@@ -40,6 +40,12 @@ export const NS_VALUE_REFS = 0x07;
 /** Prune horizon per key: NS_HORIZON, esc(key) -> HLC (12 bytes) of the newest version prune removed. */
 export const NS_HORIZON = 0x08;
 
+/** Meta entry: this store's node id (UTF-8). */
+export const META_NODE_KEY: Uint8Array = Uint8Array.of(NS_META, 0x6e); // "n"
+/** Meta entry: the highest HLC timestamp issued or observed (12 bytes), kept in every write's batch. */
+export const META_HLC_KEY: Uint8Array = Uint8Array.of(NS_META, 0x68); // "h"
+
+
 const TERMINATOR = 0x01;
 const ESCAPED_ZERO = 0xff;
 

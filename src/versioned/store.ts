@@ -1,7 +1,7 @@
 /**
- * `openStore` and `Store`: every value keeps its full history (SPEC.md,
- * "Versioned store"). Built on the engine's public API only: one atomic
- * batch per put or delete, snapshots for reads that must agree.
+ * `Store`: every value keeps its full history (SPEC.md, "Versioned store");
+ * opened by `openStore` (open-store.ts). Built on the engine's public API
+ * only: atomic batches, synchronous point reads, snapshots for streams.
  *
  * A put reads the key's heads, makes a version record whose parents are
  * those heads (hybrid logical clock, node id, value hash and size), and
@@ -20,22 +20,21 @@
  *
  * Cost sketch: a get is three synchronous engine gets (heads, record,
  * value) and two SHA-256 (the ~100-byte record and the value: native
- * ~1.4 GB/s); a put is sketched in writer.ts.
+ * ~1.4 GB/s), or, when the key's heads are in the read cache
+ * (head-cache.ts), one engine get and one SHA-256 (of the value); a put is
+ * sketched in writer.ts.
  */
 import { ClosedError, CorruptionError, InvalidArgumentError } from "../errors.ts";
-import { openDB, type DB } from "../engine/db.ts";
-import type { DBOptions } from "../engine/options.ts";
+import type { DB } from "../engine/db.ts";
 import type { Snapshot } from "../engine/snapshot.ts";
 import { toBytes } from "../engine/write-batch.ts";
-import { SystemClock, type Clock } from "../platform/clock.ts";
-import { systemRandom, type Random } from "../platform/random.ts";
+import type { Clock } from "../platform/clock.ts";
 import { bytesToLatin1, equalBytes } from "../encoding/bytes.ts";
-import { resolveOptions } from "../engine/options.ts";
-import { HeadCache, packHeads, unpackHeads } from "./head-cache.ts";
+import { packHeads, unpackHeads, type HeadCache } from "./head-cache.ts";
 import { bytesToHex, sha256 } from "../platform/sha256.ts";
-import { decodeHlc, formatHlc, Hlc, HLC_BYTES, HLC_ZERO, parseHlc } from "./hlc.ts";
-import { concatKey, decodeHeads, keyPrefixFor, keyText, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_META, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
-import { decodeVersionRecord, nodeIdBytes, versionIdBytes, type VersionRecord } from "./record.ts";
+import { decodeHlc, formatHlc, HLC_BYTES, parseHlc, type Hlc } from "./hlc.ts";
+import { concatKey, decodeHeads, keyPrefixFor, keyText, META_HLC_KEY, NS_HEADS, NS_HISTORY, NS_HORIZON, NS_VALUE, NS_VERSION, prefixEnd, readEscapedKey } from "./keyspace.ts";
+import { decodeVersionRecord, versionIdBytes, type VersionRecord } from "./record.ts";
 import { hashFromHex, recordToVersion, type Version } from "./record-version.ts";
 import { ingest, INGEST_MAX_ITEMS, type IngestItem, type IngestReport } from "./ingest.ts";
 import { StoreWriter } from "./writer.ts";
@@ -57,22 +56,6 @@ export type { Version } from "./record-version.ts";
  */
 export const STORE_MAX_KEY_BYTES = 32_000;
 
-export interface StoreOptions extends DBOptions {
-  /** This node's id (1..64 bytes of UTF-8); default: made once from `random` and kept in the store. */
-  nodeId?: string;
-  clock?: Clock;
-  /** The policy `prune()` applies when called without one (default: keep everything). */
-  retention?: PrunePolicy;
-  /**
-   * Bytes of the store's read cache of heads and their checked records
-   * (head-cache.ts; 0: none). Taken out of the engine's block cache and
-   * memory budget, so the total stays what the profile promises. Default: a
-   * quarter of the profile's `cacheBytes` (server 64 MiB, mobile 2 MiB,
-   * background 512 KiB).
-   */
-  readCacheBytes?: number;
-}
-
 export interface Entry {
   value?: Uint8Array;
   version: Version;
@@ -87,55 +70,7 @@ interface HeadRecord {
   bytes: Uint8Array;
 }
 
-const META_NODE = Uint8Array.from([NS_META, 0x6e]); // "n": node id
-const META_HLC = Uint8Array.from([NS_META, 0x68]); // "h": highest timestamp issued
 const ID_BYTES = 32;
-const NODE_ID_RANDOM_BYTES = 12;
-
-/** Opens (creating if allowed) the versioned store in directory `path`. */
-export async function openStore(path: string, options: StoreOptions = {}): Promise<Store> { // A
-  if (options === null || typeof options !== "object") throw new InvalidArgumentError("options must be an object");
-  const { nodeId, clock, retention, readCacheBytes, ...engine } = options;
-  if (nodeId !== undefined) nodeIdBytes(nodeId);
-  if (retention !== undefined) checkPolicy(retention);
-  const resolved = resolveOptions(engine);
-  const cacheBytes = readCacheBytes === undefined ? Math.floor(resolved.cacheBytes / 4) : readCacheBytes;
-  if (!Number.isSafeInteger(cacheBytes) || cacheBytes < 0 || cacheBytes >= resolved.cacheBytes) {
-    throw new InvalidArgumentError(`readCacheBytes must be an integer from 0 to below cacheBytes (${resolved.cacheBytes}), got ${String(readCacheBytes)}`);
-  }
-  const db = await openDB(path, { ...engine, cacheBytes: resolved.cacheBytes - cacheBytes, memoryBudgetBytes: resolved.memoryBudgetBytes - cacheBytes });
-  try {
-    const random = options.random ?? systemRandom();
-    const node = await loadNodeId(db, nodeId, random);
-    const lastBytes = await db.get(META_HLC);
-    const last = lastBytes === undefined ? HLC_ZERO : decodeHlc(lastBytes);
-    const c = clock ?? new SystemClock();
-    return new Store(db, node, new Hlc(c, { last }), c, retention, new HeadCache(cacheBytes));
-  } catch (e) {
-    await db.close().catch(() => undefined);
-    throw e;
-  }
-}
-
-/** The stored node id, or the one given (kept on first open), or a new random one (kept). */
-async function loadNodeId(db: DB, given: string | undefined, random: Random): Promise<string> { // A
-  const stored = await db.get(META_NODE);
-  if (stored !== undefined) {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(stored);
-    if (given !== undefined && given !== text) {
-      throw new InvalidArgumentError(`this store belongs to node "${text}", not "${given}"`);
-    }
-    return text;
-  }
-  let node = given;
-  if (node === undefined) {
-    const b = new Uint8Array(NODE_ID_RANDOM_BYTES);
-    for (let i = 0; i < b.length; i++) b[i] = random.nextU32() & 0xff;
-    node = bytesToHex(b);
-  }
-  await db.put(META_NODE, new TextEncoder().encode(node), { sync: true });
-  return node;
-}
 
 export class Store {
   private readonly writer: StoreWriter;
@@ -151,7 +86,7 @@ export class Store {
     private readonly retention: PrunePolicy | undefined,
     private readonly cache: HeadCache,
   ) {
-    this.writer = new StoreWriter(db, hlc, nodeId, META_HLC, cache);
+    this.writer = new StoreWriter(db, hlc, nodeId, META_HLC_KEY, cache);
   }
 
   /** Writes a new version of `key` whose parents are the current heads. */
@@ -311,7 +246,7 @@ export class Store {
     return this.writer.exclusive(async () => { // A
       const b = this.db.batch();
       const changed: Uint8Array[] = [];
-      const report = await ingest(this.db, this.hlc, mine, b, META_HLC, (entryKey) => changed.push(entryKey)); // A
+      const report = await ingest(this.db, this.hlc, mine, b, META_HLC_KEY, (entryKey) => changed.push(entryKey)); // A
       const keys = changed.map(bytesToLatin1);
       this.cache.beginWrite(keys);
       try {
