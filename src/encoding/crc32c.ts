@@ -3,8 +3,11 @@
  * slice-by-8: eight 256-entry tables, eight bytes a step. Stored checksums
  * are masked (rotate right 15, add a constant) as LevelDB does, so that the
  * CRC of a buffer that itself contains CRCs stays well distributed.
- * Cost: ~370 MB/s in plain JS here (MEASUREMENTS.md), i.e. ~0.3 us for a
- * 100-byte record; cheap next to the write call it protects.
+ * Cost: ~1.1 GB/s on Node 20 here (100 B to 64 KiB inputs; MEASUREMENTS.md
+ * quotes 370 MB/s, measured before this loop), i.e. ~0.1 us for a 100-byte
+ * record and ~3.6 us for a 4 KiB block. Reading two aligned 32-bit words a
+ * step instead of eight bytes measured only ~10% faster on 4 KiB and slower
+ * on 100 B, so the byte loads stay.
  */
 
 const POLY = 0x82f63b78;
