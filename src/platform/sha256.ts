@@ -124,7 +124,7 @@ export function sha256Hex(data: Uint8Array, impl: Sha256Implementation = default
 /** A fresh incremental hasher. */
 export function createSha256(impl: Sha256Implementation = defaultImplementation): Sha256 { // PA
   checkImplementation(impl);
-  return impl === "native" ? new NativeSha256(createHashFn!("sha256")) : new NobleSha256();
+  return new IncrementalSha256(impl, impl === "native" ? createHashFn!("sha256") : nobleSha256.create());
 }
 
 /** Refuses use after digest(): node:crypto and noble would fail differently, this fails the same way. */
@@ -132,10 +132,13 @@ function checkOpen(finished: boolean): void { // A
   assert(!finished, "SHA-256 hasher used after digest()");
 }
 
-class NativeSha256 implements Sha256 {
-  readonly implementation = "native" as const;
+/** An incremental hasher over either implementation; refuses use after digest() the same way for both. */
+class IncrementalSha256 implements Sha256 {
   private finished = false;
-  constructor(private readonly h: NodeHash) {} // A
+  constructor( // A
+    readonly implementation: Sha256Implementation,
+    private readonly h: { update(bytes: Uint8Array): unknown; digest(): Uint8Array },
+  ) {}
   update(bytes: Uint8Array): Sha256 { // PA
     checkOpen(this.finished);
     this.h.update(bytes);
@@ -145,21 +148,5 @@ class NativeSha256 implements Sha256 {
     checkOpen(this.finished);
     this.finished = true;
     return plainDigest(this.h.digest());
-  }
-}
-
-class NobleSha256 implements Sha256 {
-  readonly implementation = "noble" as const;
-  private finished = false;
-  private readonly h = nobleSha256.create();
-  update(bytes: Uint8Array): Sha256 { // PA
-    checkOpen(this.finished);
-    this.h.update(bytes);
-    return this;
-  }
-  digest(): Uint8Array { // PA
-    checkOpen(this.finished);
-    this.finished = true;
-    return this.h.digest();
   }
 }

@@ -8,9 +8,8 @@
  * a clean close; phase 2 acknowledges every write with sync on).
  */
 import { describe, expect, test } from "vitest";
-import { MemFileSystem, SeededRandom, VirtualClock, openDB, openStore, silentLog, type Store, type StoreOptions, type Version } from "../../src/index.ts";
-import { sha256 } from "../../src/platform/sha256.ts";
-import { verifyStore } from "../../src/versioned/verify.ts";
+import { expectCleanSurvivor } from "../support/store-checks.ts";
+import { MemFileSystem, SeededRandom, VirtualClock, openStore, silentLog, type Store, type StoreOptions, type Version } from "../../src/index.ts";
 
 const dec = new TextDecoder();
 const T0 = 1_700_000_000_000;
@@ -115,11 +114,7 @@ describe("versioned store crash safety", () => {
       await s.put("a", "after the crash");
       await s.close();
 
-      const db = await openDB("/db", { fs: survivor, log: silentLog() });
-      const report = await verifyStore(db, sha256);
-      await db.close();
-      expect(report.problems, where).toEqual([]);
-      expect(report).toMatchObject({ ok: true, records: k + 1, history: k + 1, pending: 0 });
+      await expectCleanSurvivor(survivor, "/db", k + 1, where);
       prefixes.add(k);
     }
     // The crashes landed all over the workload, not in one spot.

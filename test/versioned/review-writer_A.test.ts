@@ -5,6 +5,7 @@
  * in the commit after); every probe stays as a regression test.
  */
 import { describe, expect, test } from "vitest";
+import { expectCleanSurvivor } from "../support/store-checks.ts";
 import {
   ClosedError, CorruptionError, FaultFileSystem, IOError, MemFileSystem, SeededRandom, VirtualClock, openDB, openStore, silentLog,
   type DB, type IngestItem, type Store, type StoreOptions, type Version,
@@ -13,7 +14,6 @@ import { sha256, sha256Hex } from "../../src/platform/sha256.ts";
 import { encodeVersionRecord, RECORD_MAX_PARENTS } from "../../src/versioned/record.ts";
 import { GROUP_MAX_OPS } from "../../src/versioned/writer.ts";
 import { concatKey, NS_VALUE, NS_VALUE_REFS } from "../../src/versioned/keyspace.ts";
-import { verifyStore } from "../../src/versioned/verify.ts";
 
 const dec = new TextDecoder();
 const enc = new TextEncoder();
@@ -509,11 +509,7 @@ describe("crash at every FS call with concurrent puts", () => {
       const after = await s.put("a", "after the crash");
       expect(after.hlc > newest, where).toBe(true);
       await s.close();
-      const db = await openDB("/db", { fs: survivor, log: silentLog() });
-      const report = await verifyStore(db, sha256);
-      await db.close();
-      expect(report.problems, where).toEqual([]);
-      expect(report).toMatchObject({ ok: true, records: k + 1, history: k + 1, pending: 0 });
+      await expectCleanSurvivor(survivor, "/db", k + 1, where);
       seen.add(k);
     }
     expect(seen.size).toBeGreaterThan(ROUNDS.length);
